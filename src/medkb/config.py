@@ -1,0 +1,128 @@
+"""Settings: read once at the edge (CLI, API, ``medkb.open``) and passed down.
+
+Environment variables use the ``MEDKB_`` prefix; nested groups use a double underscore
+(``MEDKB_GRAPH__SIMILAR_K=8``). No other module reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from medkb.errors import ConfigError
+from medkb.models import DEFAULT_TENANT, VectorField
+
+
+class GraphSettings(BaseModel):
+    """How pairs are linked into a graph (SPEC §A flow 1, "build graph relationships")."""
+
+    similar_k: int = Field(5, ge=0, le=50, description="Nearest pairs linked `similar_to` per pair.")
+    similar_threshold: float = Field(
+        0.6, ge=-1, le=1, description="Minimum cosine similarity of a `similar_to` link."
+    )
+    max_depth: int = Field(2, ge=0, le=2, description="Deepest graph expansion a query may ask.")
+
+
+class SearchSettings(BaseModel):
+    """How queries are answered (DESIGN "Query")."""
+
+    top_k: int = Field(10, ge=1, le=100, description="Hits returned by default.")
+    candidates: int = Field(
+        50, ge=1, le=1000, description="Candidates each retriever contributes before fusion."
+    )
+    fields: list[VectorField] = Field(
+        default_factory=lambda: ["question", "combined"],
+        description="Vector fields searched; their rankings are fused.",
+    )
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of each dense ranking in fusion.")
+    keyword_weight: float = Field(1.0, ge=0, description="Weight of the keyword ranking.")
+    graph_weight: float = Field(
+        0.3, ge=0, description="Share of a neighbour's score a graph-expanded pair inherits."
+    )
+
+
+class IngestSettings(BaseModel):
+    """How documents become pairs."""
+
+    batch_size: int = Field(
+        64, ge=1, le=10_000, description="Pairs embedded and committed per transaction."
+    )
+
+
+class Settings(BaseSettings):
+    """Everything configurable about one medkb knowledge base."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MEDKB_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    home: Path = Field(
+        Path("medkb-data"), description="Directory for the embedded stores and object files."
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the relational store; default SQLite in the home dir. "
+        "A postgresql:// URL works the same.",
+    )
+    vector_url: str | None = Field(
+        None,
+        description="Vector store: 'local' (default, in the home dir), a Milvus Lite '.db' path, "
+        "'milvus://host:port' or 'http://host:port' for a Milvus server, or 'pgvector' "
+        "(tables in the PostgreSQL of database_url) / 'pgvector+postgresql://...'.",
+    )
+    object_url: str | None = Field(
+        None, description="Object store directory; default '<home>/objects'."
+    )
+    embedder: str = Field(
+        "minilm", description="Embedding model: 'minilm' (all-MiniLM-L6-v2) or 'static' (fast)."
+    )
+    cache_dir: Path = Field(
+        Path("~/.cache/medkb").expanduser(),
+        description="Shared cache (the distilled static embedding model) across knowledge bases.",
+    )
+    device: str | None = Field(
+        None, description="Torch device for the minilm embedder; default CUDA when present."
+    )
+    sync_strategy: Literal["realtime", "eventual", "batch"] = Field(
+        "realtime", description="When writes reach the vector store (DESIGN 'Consistency')."
+    )
+    tenant: str = Field(DEFAULT_TENANT, description="Tenant whose pairs this handle reads/writes.")
+    graph: GraphSettings = Field(default_factory=GraphSettings, description="Graph linking.")
+    search: SearchSettings = Field(default_factory=SearchSettings, description="Query tuning.")
+    ingest: IngestSettings = Field(default_factory=IngestSettings, description="Ingestion.")
+
+    @model_validator(mode="after")
+    def _check_urls(self) -> Settings:
+        url = self.resolved_database_url()
+        if not url.startswith(("sqlite", "postgresql")):
+            raise ConfigError(
+                f"MEDKB_DATABASE_URL={url!r} is not supported: use a sqlite:/// path or a "
+                "postgresql:// URL."
+            )
+        return self
+
+    def resolved_database_url(self) -> str:
+        """The relational store URL, defaulting to SQLite in the home dir."""
+        if self.database_url:
+            return normalise_postgres_url(self.database_url)
+        return f"sqlite:///{(self.home / 'medkb.db').resolve()}"
+
+    def resolved_vector_url(self) -> str:
+        """The vector store URL, defaulting to the local index in the home dir."""
+        return self.vector_url or "local"
+
+    def resolved_object_dir(self) -> Path:
+        """The object store directory."""
+        return Path(self.object_url) if self.object_url else self.home / "objects"
+
+
+def normalise_postgres_url(url: str) -> str:
+    """Pick the psycopg 3 driver for bare ``postgresql://`` / ``postgres://`` URLs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
