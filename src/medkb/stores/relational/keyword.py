@@ -1,0 +1,77 @@
+"""Keyword (full-text) search: FTS5 bm25 on SQLite, ``ts_rank_cd`` on PostgreSQL.
+
+Both rank the same OR-query of the query's keywords, honour the tenant and metadata
+filters, and return ``(id, score)`` pairs with higher scores better.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from medkb.stores.relational.pairs import Filters, filter_clause
+from medkb.stores.relational.schema import qa
+
+#: FTS5 column weights (qa_id, question, response): a match in the question counts double.
+_BM25_WEIGHTS = "0.0, 2.0, 1.0"
+
+
+def keyword_search(
+    conn: sa.Connection,
+    words: Sequence[str],
+    *,
+    tenant_id: str,
+    filters: Filters | None,
+    limit: int,
+) -> list[tuple[str, float]]:
+    """Rank active pairs of ``tenant_id`` matching any of ``words``, best first."""
+    terms = [_clean(word) for word in words]
+    terms = [term for term in terms if term]
+    if not terms:
+        return []
+    if conn.dialect.name == "postgresql":
+        return _postgres_search(conn, terms, tenant_id, filters, limit)
+    return _sqlite_search(conn, terms, tenant_id, filters, limit)
+
+
+def _clean(word: str) -> str:
+    """Keep letters, digits and inner hyphens: the terms cannot inject query syntax."""
+    kept = "".join(ch if ch.isalnum() else " " for ch in word.lower())
+    return " ".join(kept.split())
+
+
+def _sqlite_search(
+    conn: sa.Connection, terms: list[str], tenant_id: str, filters: Filters | None, limit: int
+) -> list[tuple[str, float]]:
+    match = " OR ".join(f'"{term}"' for term in terms)
+    fts = sa.table("qa_fts", sa.column("qa_id"), sa.column("qa_fts"))
+    rank = sa.literal_column(f"bm25(qa_fts, {_BM25_WEIGHTS})")
+    query = (
+        sa.select(fts.c.qa_id, rank.label("rank"))
+        .join(qa, qa.c.id == fts.c.qa_id)
+        .where(sa.text("qa_fts MATCH :match"), qa.c.tenant_id == tenant_id, qa.c.is_active)
+        .where(*filter_clause(filters))
+        .order_by(rank, fts.c.qa_id)
+        .limit(limit)
+    )
+    rows = conn.execute(query, {"match": match})
+    # bm25() is lower-is-better and negative; flip it so higher is better everywhere.
+    return [(row.qa_id, -float(row.rank)) for row in rows]
+
+
+def _postgres_search(
+    conn: sa.Connection, terms: list[str], tenant_id: str, filters: Filters | None, limit: int
+) -> list[tuple[str, float]]:
+    words = [word for term in terms for word in term.split()]
+    tsquery = sa.func.to_tsquery("english", " | ".join(f"'{word}'" for word in words))
+    vector = sa.column("search_vector")
+    rank = sa.func.ts_rank_cd(vector, tsquery, 32)  # 32: rank / (rank + 1), in [0, 1)
+    query = (
+        sa.select(qa.c.id, rank.label("rank"))
+        .where(vector.op("@@")(tsquery), qa.c.tenant_id == tenant_id, qa.c.is_active)
+        .where(*filter_clause(filters))
+        .order_by(rank.desc(), qa.c.id)
+        .limit(limit)
+    )
+    return [(row.id, float(row.rank)) for row in conn.execute(query)]

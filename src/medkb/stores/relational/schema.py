@@ -1,0 +1,213 @@
+"""The relational schema (SPEC §A table names), as SQLAlchemy Core tables.
+
+The Alembic migrations create exactly these tables; ``tests/integration`` checks that the
+migrated database and this metadata agree. Every tenant-owned row carries ``tenant_id``.
+Texts, metadata, relations, sources and the embeddings (float32 bytes) all live here, so the
+vector store can always be rebuilt without re-embedding.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+metadata = sa.MetaData()
+
+#: Native text[] on PostgreSQL, JSON elsewhere; both read back as a Python list.
+TextList = sa.JSON().with_variant(postgresql.ARRAY(sa.Text()), "postgresql")
+#: JSONB on PostgreSQL.
+Json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+Timestamp = sa.DateTime(timezone=True)
+
+
+def _timestamps() -> list[sa.Column[object]]:
+    return [
+        sa.Column("created_at", Timestamp, nullable=False),
+        sa.Column("updated_at", Timestamp, nullable=False),
+    ]
+
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+kb_info = sa.Table(
+    "kb_info",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+qa = sa.Table(
+    "medical_qa_metadata",
+    metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column(
+        "tenant_id", sa.String(64), sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("response", sa.Text, nullable=False),
+    sa.Column("category", sa.Text),
+    sa.Column("subcategory", sa.Text),
+    sa.Column("source", sa.Text),
+    sa.Column("source_type", sa.Text),
+    sa.Column("author", sa.Text),
+    sa.Column("publication_date", sa.Text),
+    sa.Column("language", sa.String(16), nullable=False),
+    sa.Column("difficulty_level", sa.Text),
+    sa.Column("tags", TextList, nullable=False),
+    sa.Column("extra", Json, nullable=False),
+    sa.Column("is_active", sa.Boolean, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    *_timestamps(),
+    sa.Index("ix_qa_tenant_category", "tenant_id", "category"),
+    sa.Index("ix_qa_tenant_source", "tenant_id", "source"),
+    sa.Index("ix_qa_tenant_updated", "tenant_id", "updated_at"),
+)
+
+embeddings = sa.Table(
+    "qa_embeddings",
+    metadata,
+    sa.Column(
+        "qa_id",
+        sa.String(128),
+        sa.ForeignKey("medical_qa_metadata.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("field", sa.String(16), primary_key=True),
+    sa.Column("model_id", sa.Text, nullable=False),
+    sa.Column("dimension", sa.Integer, nullable=False),
+    sa.Column("vector", sa.LargeBinary, nullable=False),
+)
+
+relations = sa.Table(
+    "medical_qa_relations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False),
+    sa.Column(
+        "source_id",
+        sa.String(128),
+        sa.ForeignKey("medical_qa_metadata.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column(
+        "target_id",
+        sa.String(128),
+        sa.ForeignKey("medical_qa_metadata.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("relation_type", sa.String(32), nullable=False),
+    sa.Column("confidence_score", sa.Float, nullable=False),
+    sa.Column("origin", sa.String(16), nullable=False),
+    *_timestamps(),
+    sa.UniqueConstraint("source_id", "target_id", "relation_type", name="uq_relation"),
+    sa.Index("ix_relations_target", "target_id"),
+)
+
+document_sources = sa.Table(
+    "document_sources",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False),
+    sa.Column(
+        "qa_id",
+        sa.String(128),
+        sa.ForeignKey("medical_qa_metadata.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("document", sa.Text, nullable=False),
+    sa.Column("object_key", sa.Text),
+    sa.Column("page_number", sa.Integer),
+    sa.Column("section", sa.Text),
+    sa.Column("excerpt", sa.Text),
+    sa.Column("url", sa.Text),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("ix_sources_qa", "qa_id"),
+)
+
+query_logs = sa.Table(
+    "query_logs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False),
+    sa.Column("session_id", sa.String(128)),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("answer", sa.Text, nullable=False),
+    sa.Column("response_time_ms", sa.Float, nullable=False),
+    sa.Column("similarity_scores", Json, nullable=False),
+    sa.Column("timings", Json, nullable=False),
+    sa.Column("user_feedback", sa.Integer),
+    sa.Column("feedback_comment", sa.Text),
+    sa.Column("feedback_at", Timestamp),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("ix_query_logs_tenant_created", "tenant_id", "created_at"),
+)
+
+query_log_hits = sa.Table(
+    "query_log_hits",
+    metadata,
+    sa.Column(
+        "query_log_id",
+        sa.Integer,
+        sa.ForeignKey("query_logs.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "qa_id",
+        sa.String(128),
+        sa.ForeignKey("medical_qa_metadata.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("rank", sa.Integer, nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Index("ix_query_log_hits_qa", "qa_id"),
+)
+
+analytics = sa.Table(
+    "analytics",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), primary_key=True),
+    sa.Column("date", sa.Date, primary_key=True),
+    sa.Column("query_count", sa.Integer, nullable=False),
+    sa.Column("total_response_time_ms", sa.Float, nullable=False),
+    sa.Column("avg_response_time_ms", sa.Float, nullable=False),
+    sa.Column("ingested_count", sa.Integer, nullable=False),
+    sa.Column("updated_count", sa.Integer, nullable=False),
+    sa.Column("deleted_count", sa.Integer, nullable=False),
+    sa.Column("feedback_count", sa.Integer, nullable=False),
+    sa.Column("feedback_sum", sa.Integer, nullable=False),
+)
+
+sync_status = sa.Table(
+    "sync_status",
+    metadata,
+    sa.Column("qa_id", sa.String(128), primary_key=True),
+    sa.Column("store", sa.String(32), primary_key=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # pending | synced | failed
+    sa.Column("checksum", sa.String(64)),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("synced_at", Timestamp),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Index("ix_sync_status_state", "store", "state"),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False),
+    sa.Column("qa_id", sa.String(128), nullable=False),
+    sa.Column("op", sa.String(16), nullable=False),  # upsert | delete
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("available_at", Timestamp, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("ix_outbox_available", "available_at", "id"),
+)
