@@ -89,8 +89,13 @@ def _as_postgres_user(command: list[str]) -> list[str]:
 
 
 def _run_quietly(command: list[str], log: Path) -> None:
+    """Run a setup command, its output to ``log``; fail with the log's last lines."""
     with log.open("ab") as out:
-        subprocess.run(command, check=True, stdout=out, stderr=subprocess.STDOUT, timeout=120)
+        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, timeout=120)
+    if done.returncode != 0:
+        tail = " | ".join(log.read_text(errors="replace").strip().splitlines()[-3:])
+        name = Path(next(part for part in command if "/" in part)).name
+        raise RuntimeError(f"{name} exited with status {done.returncode}: {tail}")
 
 
 @contextmanager
@@ -99,7 +104,8 @@ def running_postgres() -> Iterator[str]:
     bin_dir = postgres_bin_dir()
     # Not under pytest's tmp dir: its parents are private to root and `nobody` must enter.
     root = Path(tempfile.mkdtemp(prefix="medkb-pgvector-"))
-    data, log = root / "data", root / "server.log"
+    # setup.log is ours; server.log is written by the server, as `nobody`.
+    data, log, server_log = root / "data", root / "setup.log", root / "server.log"
     if os.geteuid() == 0:
         shutil.chown(root, user="nobody")
     pg_ctl = _as_postgres_user([str(bin_dir / "pg_ctl"), "-D", str(data)])
@@ -111,7 +117,8 @@ def running_postgres() -> Iterator[str]:
             f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='' "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
-        _run_quietly([*pg_ctl, "-l", str(log), "-w", "-t", "60", "-o", options, "start"], log)
+        start = [*pg_ctl, "-l", str(server_log), "-w", "-t", "60", "-o", options, "start"]
+        _run_quietly(start, log)
         try:
             yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
         finally:

@@ -22,6 +22,9 @@ from tests.contract.vector_backends import (
 BACKENDS = [
     pytest.param("local-flat", id="local-flat"),
     pytest.param("local-hnsw", id="local-hnsw"),
+    pytest.param("milvus-lite", id="milvus-lite", marks=pytest.mark.milvus),
+    pytest.param("milvus-server", id="milvus-server", marks=pytest.mark.milvus),
+    pytest.param("pgvector", id="pgvector", marks=pytest.mark.pgvector),
 ]
 
 

@@ -5,8 +5,11 @@ Small random unit vectors with fixed seeds keep it fast; expected results come f
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -15,6 +18,7 @@ from medkb.errors import InputError, VectorStoreError
 from medkb.models import VECTOR_FIELDS, Embeddings, VectorField, VectorRecord
 from medkb.stores.vector.base import VectorStore
 from tests.contract.vector_backends import Backend
+from tests.fixtures_servers import free_port, running_milvus_server, running_postgres
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -422,3 +426,123 @@ def test_reopening_with_another_dimension_is_refused(backend: Backend) -> None:
 
     with pytest.raises(VectorStoreError, match=r"16.*32|32.*16"):
         backend.open(dimension=32)
+
+
+def test_ids_with_quotes_and_backslashes(store: VectorStore) -> None:
+    awkward = ["it's", 'say "hi"', "back\\slash", "new\nline"]
+    rng = np.random.default_rng(41)
+    store.upsert([record(i, unit(rng, 3, store.dimension)) for i in awkward])
+
+    assert sorted(store.ids()) == sorted(awkward)
+    assert [r.id for r in store.fetch(awkward)] == awkward
+    store.delete(awkward[:2])
+    assert sorted(store.ids()) == sorted(awkward[2:])
+
+
+# ---- backend specifics: HNSW in PostgreSQL, missing extension, unreachable servers ------------
+
+
+@pytest.mark.pgvector
+@pytest.mark.parametrize(
+    "options",
+    ["-c enable_sort=off", "-c enable_sort=off -c hnsw.max_scan_tuples=50"],
+    ids=["iterative-scan", "exact-fallback"],
+)
+def test_pgvector_filters_through_the_hnsw_index_still_return_k(
+    pgvector_url: str, options: str
+) -> None:
+    # enable_sort=off makes PostgreSQL walk the HNSW index even for a tiny table; a plain
+    # walk returns no "Rare" row at all. max_scan_tuples=50 also cuts the iterative scan
+    # short, so only the exact fallback can find them.
+    from medkb.stores.vector.pgvector import PgVectorStore
+
+    url = f"{pgvector_url}?options={quote(options)}"
+    store = PgVectorStore(url, dimension=16, table=f"kb_forced_{abs(hash(options)) % 10**6}")
+    try:
+        rng = np.random.default_rng(51)
+        query = unit(rng, 1, 16)[0]
+        common = [
+            record(f"c{i:04d}", unit(rng, 3, 16) * 0.2 + query, metadata={"category": "Common"})
+            for i in range(400)
+        ]
+        rare = [
+            record(f"r{i:02d}", unit(rng, 3, 16) * 0.2 - query, metadata={"category": "Rare"})
+            for i in range(10)
+        ]
+        store.upsert(common + rare)
+
+        hits = store.search(
+            query, field="question", k=10, tenant_id="default", filters={"category": ["Rare"]}
+        )
+
+        assert [h.id for h in hits] == [i for i, _ in brute_force(rare, query, "question", 10)]
+    finally:
+        store.close()
+
+
+@pytest.mark.postgres
+def test_a_postgresql_without_pgvector_says_what_to_do() -> None:
+    from medkb.stores.vector.pgvector import PgVectorStore
+
+    url = os.environ.get("MEDKB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        import psycopg
+
+        with psycopg.connect(url.replace("+psycopg", ""), connect_timeout=3) as conn:
+            available = "SELECT 1 FROM pg_available_extensions WHERE name = 'vector'"
+            if conn.execute(available).fetchone():
+                pytest.skip("this PostgreSQL has pgvector, so the error cannot be shown")
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL service at {url}: {exc}")
+
+    with pytest.raises(VectorStoreError, match=r"no pgvector.*MEDKB_VECTOR_URL=local"):
+        PgVectorStore(url, dimension=16)
+
+
+@pytest.mark.pgvector
+def test_an_unreachable_postgresql_is_a_vector_store_error() -> None:
+    from medkb.stores.vector.pgvector import PgVectorStore
+
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"
+    with pytest.raises(VectorStoreError, match=r"not reachable.*running") as caught:
+        PgVectorStore(url, dimension=16, connect_timeout=2)
+    assert "127.0.0.1" in str(caught.value)
+
+
+@pytest.mark.pgvector
+def test_a_postgresql_that_stops_is_a_vector_store_error(tmp_path: Path) -> None:
+    from medkb.stores.vector.pgvector import PgVectorStore
+
+    with running_postgres() as url:
+        store = PgVectorStore(url, dimension=16)
+        store.upsert(random_records(2, 16))
+    try:
+        with pytest.raises(VectorStoreError, match="not reachable"):
+            store.count()
+    finally:
+        store.close()
+
+
+@pytest.mark.milvus
+def test_an_unreachable_milvus_server_is_a_vector_store_error() -> None:
+    from medkb.stores.vector.milvus import MilvusVectorStore
+
+    uri = f"milvus://127.0.0.1:{free_port()}"
+    with pytest.raises(VectorStoreError, match="Milvus server is running") as caught:
+        MilvusVectorStore(uri, dimension=16, timeout=3)
+    assert "http://127.0.0.1:" in str(caught.value)
+
+
+@pytest.mark.milvus
+def test_a_milvus_server_that_stops_is_a_vector_store_error(tmp_path: Path) -> None:
+    from medkb.stores.vector.milvus import MilvusVectorStore
+
+    with running_milvus_server(tmp_path / "milvus") as uri:
+        store = MilvusVectorStore(uri, dimension=16, timeout=2)
+        store.upsert(random_records(2, 16))
+        assert store.count() == 2
+    try:
+        with pytest.raises(VectorStoreError, match="Milvus server is running"):
+            store.search(np.ones(16, np.float32), field="question", k=1, tenant_id="default")
+    finally:
+        store.close()
