@@ -1,5 +1,64 @@
-"""Fixtures for every test directory. The server fixtures live in fixtures_servers.py."""
+"""Fixtures shared by every test directory.
 
+Knowledge bases in tests use the fast ``static`` embedder; its distilled model is built
+once per machine in ``$MEDKB_TEST_CACHE`` (or once per session in a temp dir). Server
+fixtures (a Milvus server, a pgvector PostgreSQL) live in ``tests/fixtures_servers.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from medkb.app import KnowledgeBase, build
+from medkb.config import Settings
 from tests.fixtures_servers import milvus_server_uri, pgvector_url
+from tests.services import fresh_postgres_database
 
 __all__ = ["milvus_server_uri", "pgvector_url"]
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def embed_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the static embedder's distilled model lives for this test session."""
+    configured = os.environ.get("MEDKB_TEST_CACHE")
+    if configured:
+        Path(configured).mkdir(parents=True, exist_ok=True)
+        return Path(configured)
+    return tmp_path_factory.mktemp("embed-cache")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty database on the machine's PostgreSQL, dropped after the test."""
+    yield from fresh_postgres_database()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each relational backend in turn: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'kb.db'}"
+    else:
+        yield from fresh_postgres_database()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, embed_cache: Path, database_url: str) -> Settings:
+    """Settings of a fresh knowledge base on the static embedder and the local index."""
+    return Settings(
+        home=tmp_path / "home", embedder="static", cache_dir=embed_cache,
+        database_url=database_url,
+    )
+
+
+@pytest.fixture
+def kb(settings: Settings) -> Iterator[KnowledgeBase]:
+    """An open, empty knowledge base."""
+    with build(settings) as opened:
+        yield opened

@@ -171,3 +171,20 @@ def ids_with_rows(conn: sa.Connection, ids: Sequence[str]) -> set[str]:
     """Which of ``ids`` still have outbox rows."""
     rows = conn.execute(sa.select(outbox.c.qa_id).where(outbox.c.qa_id.in_(list(ids))))
     return {row.qa_id for row in rows}
+
+
+def sync_state(conn: sa.Connection, qa_id: str) -> dict[str, object] | None:
+    """The vector-store sync record of one pair."""
+    row = conn.execute(
+        sa.select(sync_status).where(
+            sync_status.c.qa_id == qa_id, sync_status.c.store == VECTOR_STORE
+        )
+    ).first()
+    if row is None:
+        return None
+    return {
+        "state": row.state,
+        "attempts": row.attempts,
+        "last_error": row.last_error,
+        "synced_at": row.synced_at.isoformat() if row.synced_at else None,
+    }

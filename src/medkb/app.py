@@ -1,0 +1,264 @@
+"""Composition: ``build(settings)`` wires stores, embedder and services into a
+:class:`KnowledgeBase`, the one object the CLI, the API and Python callers use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from medkb.config import Settings
+from medkb.embed.base import Embedder
+from medkb.embed.registry import open_embedder
+from medkb.errors import EmbedderMismatch, InputError, NotFound
+from medkb.ingest.pipeline import IngestReport, Ingestor, Progress
+from medkb.ingest.writer import Writer, WriteResult
+from medkb.models import FILTERABLE_KEYS, QAPair
+from medkb.search.results import QueryResult
+from medkb.search.service import QueryOptions, Searcher
+from medkb.stores.objects.local import LocalObjectStore
+from medkb.stores.relational import engine as relational
+from medkb.stores.relational import logs, outbox, pairs, relations
+from medkb.stores.relational.schema import kb_info
+from medkb.stores.vector.base import VectorStore
+from medkb.stores.vector.registry import open_vector_store
+from medkb.sync.apply import apply_outbox, utcnow
+
+#: ``medkb update --set KEY=VALUE`` keys stored as columns; any other key goes to ``extra``.
+_METADATA_FIELDS = {f.name for f in dataclasses.fields(pairs.QAMetadata)} - {"extra"}
+
+
+class KnowledgeBase:
+    """One tenant's view of a medkb knowledge base: ingest, query, get, update, delete."""
+
+    def __init__(
+        self, settings: Settings, *, engine: sa.Engine, store: VectorStore, embedder: Embedder
+    ) -> None:
+        self.settings, self.engine, self.store, self.embedder = settings, engine, store, embedder
+        self.tenant_id = settings.tenant
+        self.writer = Writer(
+            engine=engine,
+            store=store,
+            embedder=embedder,
+            graph=settings.graph,
+            tenant_id=self.tenant_id,
+            realtime=settings.sync_strategy == "realtime",
+        )
+        self.ingestor = Ingestor(
+            writer=self.writer,
+            objects=LocalObjectStore(settings.resolved_object_dir()),
+            batch_size=settings.ingest.batch_size,
+        )
+        self.searcher = Searcher(
+            engine=engine,
+            store=store,
+            embedder=embedder,
+            settings=settings.search,
+            tenant_id=self.tenant_id,
+        )
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release connections, files and threads."""
+        self.searcher.close()
+        self.store.close()
+        self.engine.dispose()
+
+    def ingest(
+        self, paths: Sequence[Path | str], *, progress: Progress | None = None
+    ) -> IngestReport:
+        """Ingest files and folders (JSONL/CSV, MedQuAD XML, PDF, DOCX, HTML, Markdown, text)."""
+        return self.ingestor.ingest([Path(p) for p in paths], progress=progress)
+
+    def add(self, batch: Sequence[QAPair]) -> WriteResult:
+        """Create or update pairs built in Python."""
+        return self.ingestor.ingest_pairs(batch)
+
+    def query(
+        self,
+        text: str,
+        *,
+        top_k: int | None = None,
+        depth: int = 1,
+        filters: Mapping[str, Sequence[str]] | None = None,
+        mode: str = "hybrid",
+        session_id: str | None = None,
+        log: bool = True,
+    ) -> QueryResult:
+        """Answer ``text`` from the knowledge base, with cited hits and the graph walked."""
+        if not text.strip():
+            raise InputError("The query is empty; ask a question.")
+        check_filters(filters)
+        if not 0 <= depth <= self.settings.graph.max_depth:
+            raise InputError(f"--depth must be between 0 and {self.settings.graph.max_depth}.")
+        if mode not in ("hybrid", "dense", "keyword"):
+            raise InputError(f"Unknown mode {mode!r}; use hybrid, dense or keyword.")
+        options = QueryOptions(
+            top_k=top_k or self.settings.search.top_k,
+            depth=depth,
+            filters=filters,
+            mode=mode,
+            session_id=session_id,
+            log=log,
+        )
+        return self.searcher.query(text, options)
+
+    def get(self, qa_id: str) -> dict[str, Any]:
+        """The pair with its metadata, sources, relations and sync state."""
+        with self.engine.connect() as conn:
+            pair = self._pair(conn, qa_id)
+            rels = relations.outgoing(conn, [qa_id])[qa_id]
+            state = outbox.sync_state(conn, qa_id)
+        return {**pair.to_dict(), "relations": [r.to_dict() for r in rels], "sync": state}
+
+    def update(
+        self,
+        qa_id: str,
+        *,
+        question: str | None = None,
+        response: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> WriteResult:
+        """Edit a pair: texts are re-embedded and its neighbourhood re-linked."""
+        with self.engine.connect() as conn:
+            pair = self._pair(conn, qa_id)
+        pair.question = question if question is not None else pair.question
+        pair.response = response if response is not None else pair.response
+        for key, value in (metadata or {}).items():
+            set_metadata(pair, key, value)
+        return self.writer.upsert([pair])
+
+    def delete(self, qa_id: str) -> WriteResult:
+        """Delete a pair; no relation or ``related_nodes`` entry is left pointing at it."""
+        result = self.writer.delete([qa_id])
+        if not result.deleted:
+            raise NotFound(f"No Q&A pair {qa_id!r}. 'medkb query' or 'medkb stats' lists ids.")
+        return result
+
+    def feedback(self, query_log_id: int, *, rating: int, comment: str | None = None) -> None:
+        """Record a user's 1–5 rating of an answer."""
+        if not 1 <= rating <= 5:
+            raise InputError(f"Rating {rating} is out of range; give 1 to 5.")
+        with self.engine.begin() as conn:
+            logs.record_feedback(
+                conn,
+                query_log_id,
+                tenant_id=self.tenant_id,
+                rating=rating,
+                comment=comment,
+                now=utcnow(),
+            )
+
+    def sync(self) -> int:
+        """Apply every due outbox row to the vector store; return how many ids were applied."""
+        total = 0
+        while applied := apply_outbox(self.engine, self.store):
+            total += applied
+        return total
+
+    def stats(self) -> dict[str, Any]:
+        """Counts per store, categories, relations, queries, latency and sync state."""
+        with self.engine.connect() as conn:
+            return {
+                "relational_pairs": pairs.count_pairs(conn, tenant_id=self.tenant_id),
+                "vector_pairs": self.store.count(self.tenant_id),
+                "categories": pairs.category_counts(conn, tenant_id=self.tenant_id),
+                "relations": relations.count_relations(conn, tenant_id=self.tenant_id),
+                "sync": {
+                    **outbox.state_counts(conn, tenant_id=self.tenant_id),
+                    "outbox_pending": outbox.pending_count(conn),
+                },
+                "embedding_model": self.embedder.model_id,
+                **logs.query_stats(conn, tenant_id=self.tenant_id),
+            }
+
+    def _pair(self, conn: sa.Connection, qa_id: str) -> QAPair:
+        found = pairs.get_pairs(conn, [qa_id], tenant_id=self.tenant_id)
+        if qa_id not in found:
+            raise NotFound(f"No Q&A pair {qa_id!r}. 'medkb query' or 'medkb stats' lists ids.")
+        return found[qa_id]
+
+
+def check_filters(filters: Mapping[str, Sequence[str]] | None) -> None:
+    """Refuse filter keys the stores cannot filter on."""
+    unknown = set(filters or {}) - set(FILTERABLE_KEYS)
+    if unknown:
+        raise InputError(
+            f"Cannot filter on {', '.join(sorted(unknown))}; filterable keys: "
+            f"{', '.join(FILTERABLE_KEYS)}."
+        )
+
+
+def set_metadata(pair: QAPair, key: str, value: str) -> None:
+    """Apply one ``--set key=value`` edit to a pair's metadata."""
+    meta = pair.metadata
+    if key == "tags":
+        meta.tags = [tag.strip() for tag in value.split(",") if tag.strip()]
+    elif key == "is_active":
+        meta.is_active = value.strip().lower() in ("1", "true", "yes", "on")
+    elif key in _METADATA_FIELDS:
+        setattr(meta, key, value or None)
+    else:
+        meta.extra[key] = value
+
+
+def check_embedder(engine: sa.Engine, embedder: Embedder) -> None:
+    """Record the KB's embedding model on first use; refuse a different one later."""
+    with engine.begin() as conn:
+        stored = dict(conn.execute(sa.select(kb_info.c.key, kb_info.c.value)).all())
+        if "embedding_model" not in stored:
+            conn.execute(
+                kb_info.insert(),
+                [
+                    {"key": "embedding_model", "value": embedder.model_id},
+                    {"key": "embedding_dimension", "value": str(embedder.dimension)},
+                ],
+            )
+            return
+    if stored["embedding_model"] != embedder.model_id:
+        raise EmbedderMismatch(
+            f"This knowledge base was built with the embedding model "
+            f"{stored['embedding_model']!r} ({stored['embedding_dimension']} dims), but "
+            f"{embedder.model_id!r} was asked for. Open it with the embedder it was built with "
+            "(--embedder / MEDKB_EMBEDDER), or re-ingest into a new --home to use the new model."
+        )
+
+
+def build(settings: Settings) -> KnowledgeBase:
+    """Open (creating and migrating if needed) the knowledge base ``settings`` describe."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    engine = relational.make_engine(settings.resolved_database_url())
+    try:
+        relational.upgrade(engine)
+        embedder = open_embedder(
+            settings.embedder, cache_dir=settings.cache_dir, device=settings.device
+        )
+        check_embedder(engine, embedder)
+        store = open_vector_store(
+            settings.resolved_vector_url(), dimension=embedder.dimension, home=settings.home,
+            database_url=settings.resolved_database_url(),
+        )
+    except BaseException:
+        engine.dispose()
+        raise
+    return KnowledgeBase(settings, engine=engine, store=store, embedder=embedder)
+
+
+def open(target: Settings | Path | str | None = None, **overrides: Any) -> KnowledgeBase:  # noqa: A001
+    """Open a knowledge base by home directory or :class:`Settings` (``medkb.open``)."""
+    if isinstance(target, Settings):
+        settings = target.model_copy(update=overrides) if overrides else target
+    elif target is None:
+        settings = Settings(**overrides)
+    else:
+        settings = Settings(home=Path(target), **overrides)
+    return build(settings)

@@ -1,0 +1,3 @@
+from medkb.cli.main import app
+
+app()

@@ -1,0 +1,215 @@
+"""The ``medkb`` command line: thin wrappers over :class:`medkb.app.KnowledgeBase`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from medkb.cli import render
+from medkb.cli.context import State, console, handled, parse_pairs, print_json, run
+from medkb.errors import InputError
+
+app = typer.Typer(
+    help="medkb: a medical Q&A knowledge base with hybrid search, GraphRAG and cited sources.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+sync_app = typer.Typer(help="Keep the vector store in step with the relational store.")
+app.add_typer(sync_app, name="sync")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None, typer.Option(help="Data directory (env MEDKB_HOME; default ./medkb-data).")
+    ] = None,
+    embedder: Annotated[
+        str | None, typer.Option(help="Embedding model: minilm or static (env MEDKB_EMBEDDER).")
+    ] = None,
+) -> None:
+    """Global options shared by every command."""
+    ctx.obj = State(home, embedder)
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Ingest files and folders: JSONL/CSV Q&A, MedQuAD XML, PDF, DOCX, HTML, Markdown, text.
+
+    Example: medkb ingest ./guidelines ./faq.pdf
+    """
+
+    def work(kb: Any) -> Any:
+        with _progress(json_out) as bar:
+            task = bar.add_task("ingest", total=None)
+            report = kb.ingest(
+                paths,
+                progress=lambda done, total, name: bar.update(
+                    task, completed=done, total=total, description=name
+                ),
+            )
+        return report
+
+    report = run(ctx, work)
+    print_json(report.to_dict()) if json_out else render.ingest_report(report)
+    if report.errors:
+        raise typer.Exit(InputError.exit_code)
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+        transient=True,
+    )
+
+
+@app.command()
+def query(
+    ctx: typer.Context,
+    text: Annotated[str, typer.Argument(help="The question.")],
+    top_k: Annotated[int | None, typer.Option("--top-k", help="Hits to return.")] = None,
+    depth: Annotated[int, typer.Option(help="Graph expansion depth, 0 to 2.")] = 1,
+    filter_: Annotated[
+        list[str] | None, typer.Option("--filter", help="Metadata filter key=value (repeatable).")
+    ] = None,
+    mode: Annotated[str, typer.Option(help="hybrid, dense or keyword.")] = "hybrid",
+    json_out: JsonOpt = False,
+) -> None:
+    """Answer a question with cited sources.
+
+    Example: medkb query "What are the symptoms of hypertension?" --filter category=Cardiology
+    """
+    filters = parse_pairs(filter_ or [], "--filter")
+    result = run(
+        ctx, lambda kb: kb.query(text, top_k=top_k, depth=depth, filters=filters, mode=mode)
+    )
+    print_json(result.to_dict()) if json_out else render.query_result(result)
+
+
+@app.command()
+def get(
+    ctx: typer.Context,
+    qa_id: Annotated[str, typer.Argument(metavar="ID", help="The pair id.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Show one pair, its metadata, sources and relations.
+
+    Example: medkb get demo-hypertension-symptoms --json
+    """
+    data = run(ctx, lambda kb: kb.get(qa_id))
+    print_json(data) if json_out else render.pair(data)
+
+
+@app.command()
+def update(
+    ctx: typer.Context,
+    qa_id: Annotated[str, typer.Argument(metavar="ID", help="The pair id.")],
+    question: Annotated[str | None, typer.Option(help="New question text.")] = None,
+    response: Annotated[str | None, typer.Option(help="New response text.")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Metadata key=value (repeatable).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Edit a pair; it is re-embedded and its graph neighbourhood re-linked.
+
+    Example: medkb update demo-flu-vaccine --set category=Vaccination
+    """
+    metadata = {key: values[-1] for key, values in parse_pairs(set_ or [], "--set").items()}
+    result = run(
+        ctx, lambda kb: kb.update(qa_id, question=question, response=response, metadata=metadata)
+    )
+    changed = "updated" if result.updated else "unchanged"
+    print_json({"id": qa_id, "status": changed}) if json_out else console.print(
+        f"{qa_id}: {changed}"
+    )
+
+
+@app.command()
+def delete(
+    ctx: typer.Context,
+    qa_id: Annotated[str, typer.Argument(metavar="ID", help="The pair id.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Delete a pair and every relation pointing at it.
+
+    Example: medkb delete demo-flu-vaccine
+    """
+    run(ctx, lambda kb: kb.delete(qa_id))
+    print_json({"id": qa_id, "status": "deleted"}) if json_out else console.print(
+        f"{qa_id}: deleted"
+    )
+
+
+@app.command()
+def feedback(
+    ctx: typer.Context,
+    query_log_id: Annotated[int, typer.Argument(help="The query_log_id of an answer.")],
+    rating: Annotated[int, typer.Option(help="1 (useless) to 5 (excellent).")],
+    comment: Annotated[str | None, typer.Option(help="Free text.")] = None,
+) -> None:
+    """Rate an answer.
+
+    Example: medkb feedback 42 --rating 5 --comment "clear and sourced"
+    """
+    run(ctx, lambda kb: kb.feedback(query_log_id, rating=rating, comment=comment))
+    console.print(f"Feedback recorded for query {query_log_id}.")
+
+
+@app.command()
+def stats(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """Counts per store, categories, relations, queries and average latency.
+
+    Example: medkb stats --json
+    """
+    data = run(ctx, lambda kb: kb.stats())
+    print_json(data) if json_out else render.stats(data)
+
+
+@app.command()
+def demo(ctx: typer.Context) -> None:
+    """Build a small medical knowledge base from the bundled data and ask it questions.
+
+    Example: medkb demo --home /tmp/medkb-demo
+    """
+    from medkb.demo import DEMO_QUESTIONS, demo_files
+
+    def work(kb: Any) -> None:
+        with _progress(False) as bar:
+            task = bar.add_task("ingest", total=None)
+            report = kb.ingest(
+                demo_files(),
+                progress=lambda done, total, name: bar.update(
+                    task, completed=done, total=total, description=name
+                ),
+            )
+        render.ingest_report(report)
+        for question in DEMO_QUESTIONS:
+            render.query_result(kb.query(question, top_k=3))
+
+    run(ctx, work)
+
+
+@sync_app.command("repair")
+def sync_repair(ctx: typer.Context) -> None:
+    """Apply every pending change to the vector store.
+
+    Example: medkb sync repair
+    """
+    applied = run(ctx, lambda kb: kb.sync())
+    console.print(f"Applied {applied} pending change(s) to the vector store.")
+

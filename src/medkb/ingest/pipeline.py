@@ -1,0 +1,114 @@
+"""Ingesting files: load → keep the raw file → write the pairs in batches.
+
+A file that cannot be read is reported and skipped; the other files still go in. Each
+batch is one transaction, so a failure never leaves half a batch behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from medkb.errors import InputError, MedkbError
+from medkb.ingest.loaders import ParsedDocument, iter_files, load_file
+from medkb.ingest.writer import WriteResult, Writer
+from medkb.models import QAPair
+from medkb.stores.objects.base import ObjectStore
+
+#: Called with (pairs done, pairs known so far, current file name).
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class FileError:
+    """A file that could not be ingested, and why."""
+
+    path: str
+    error: str
+    kind: str
+
+
+@dataclass
+class IngestReport:
+    """The outcome of one ingest run."""
+
+    files: int = 0
+    pairs: int = 0
+    result: WriteResult = field(default_factory=WriteResult)
+    skipped: int = 0
+    warnings: list[str] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "files": self.files,
+            "pairs": self.pairs,
+            "created": len(self.result.created),
+            "updated": len(self.result.updated),
+            "unchanged": len(self.result.unchanged),
+            "skipped": self.skipped,
+            "warnings": self.warnings,
+            "errors": [vars(error) for error in self.errors],
+        }
+
+
+def raw_key(path: Path, data: bytes) -> str:
+    """Object key of an uploaded file: content-addressed, keeping the file name."""
+    return f"raw/{hashlib.sha256(data).hexdigest()[:32]}/{path.name}"
+
+
+class Ingestor:
+    """Feeds files through loaders into a :class:`Writer`."""
+
+    def __init__(self, *, writer: Writer, objects: ObjectStore, batch_size: int) -> None:
+        self.writer, self.objects, self.batch_size = writer, objects, batch_size
+
+    def ingest(self, paths: Sequence[Path], *, progress: Progress | None = None) -> IngestReport:
+        """Ingest files and folders; errors per file are collected, not raised."""
+        report = IngestReport()
+        files = list(iter_files(paths))
+        for path in files:
+            try:
+                document = load_file(path)
+                self._store_raw(document)
+                self._write(document, report, progress)
+            except InputError as exc:
+                report.errors.append(FileError(str(path), str(exc), type(exc).__name__))
+            report.files += 1
+        return report
+
+    def ingest_pairs(self, batch: Sequence[QAPair]) -> WriteResult:
+        """Write already-built pairs (the Python API's ``kb.add``)."""
+        result = WriteResult()
+        for start in range(0, len(batch), self.batch_size):
+            result.merge(self.writer.upsert(batch[start : start + self.batch_size]))
+        return result
+
+    def _store_raw(self, document: ParsedDocument) -> None:
+        key = raw_key(document.path, document.raw)
+        if not self.objects.exists(key):
+            self.objects.put(key, document.raw)
+        for pair in document.pairs:
+            for source in pair.sources:
+                source.object_key = source.object_key or key
+
+    def _write(
+        self, document: ParsedDocument, report: IngestReport, progress: Progress | None
+    ) -> None:
+        report.skipped += document.skipped
+        report.warnings.extend(document.warnings)
+        total = report.pairs + len(document.pairs)
+        for start in range(0, len(document.pairs), self.batch_size):
+            batch = document.pairs[start : start + self.batch_size]
+            try:
+                report.result.merge(self.writer.upsert(batch))
+            except MedkbError as exc:
+                exc.add_note(
+                    f"while ingesting {document.path} (pairs {start + 1}–{start + len(batch)})"
+                )
+                raise
+            report.pairs += len(batch)
+            if progress is not None:
+                progress(report.pairs, total, document.path.name)

@@ -1,0 +1,205 @@
+"""Writing pairs: embed, link, commit (with outbox rows) in one transaction, then sync.
+
+Used by ingestion, updates and deletes alike, so every write takes the same path
+(DESIGN "Consistency"): a batch is committed whole or not at all, and the vector store is
+brought up to date from the outbox afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import sqlalchemy as sa
+
+from medkb.config import GraphSettings
+from medkb.embed.base import Embedder
+from medkb.errors import FieldTooLong, InputError, SyncPending, VectorStoreError
+from medkb.graph import linking
+from medkb.models import MAX_QUESTION_CHARS, MAX_RESPONSE_CHARS, Embeddings, QAPair
+from medkb.stores.relational import logs, outbox, pairs, relations
+from medkb.stores.vector.base import VectorStore
+from medkb.sync.apply import Clock, apply_outbox, utcnow
+
+
+@dataclass
+class WriteResult:
+    """What one write did, by pair id."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+    def merge(self, other: WriteResult) -> None:
+        """Add ``other``'s ids to this result."""
+        for name in ("created", "updated", "unchanged", "deleted"):
+            getattr(self, name).extend(getattr(other, name))
+
+
+def check_lengths(pair: QAPair) -> None:
+    """Refuse pairs over the SPEC §A field limits, naming the pair and the limit."""
+    if not pair.question.strip() or not pair.response.strip():
+        raise InputError(f"Pair {pair.id!r} has an empty question or response; give both.")
+    for name, text, limit in (
+        ("question", pair.question, MAX_QUESTION_CHARS),
+        ("response", pair.response, MAX_RESPONSE_CHARS),
+    ):
+        if len(text) > limit:
+            raise FieldTooLong(
+                f"Pair {pair.id!r}: the {name} has {len(text):,} characters; the limit is "
+                f"{limit:,}. Shorten it or split it into several pairs."
+            )
+
+
+def embed_pairs(embedder: Embedder, batch: Sequence[QAPair]) -> list[Embeddings]:
+    """The three embeddings of each pair, from one embedder call."""
+    texts = [p.question for p in batch] + [p.response for p in batch]
+    texts += [f"{p.question}\n{p.response}" for p in batch]
+    matrix = embedder.embed(texts)
+    n = len(batch)
+    return [
+        Embeddings(matrix[i], matrix[n + i], matrix[2 * n + i], embedder.model_id) for i in range(n)
+    ]
+
+
+class Writer:
+    """Applies writes to both stores for one tenant."""
+
+    def __init__(
+        self,
+        *,
+        engine: sa.Engine,
+        store: VectorStore,
+        embedder: Embedder,
+        graph: GraphSettings,
+        tenant_id: str,
+        realtime: bool = True,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.engine, self.store, self.embedder = engine, store, embedder
+        self.graph, self.tenant_id, self.realtime, self.clock = graph, tenant_id, realtime, clock
+
+    def upsert(self, batch: Sequence[QAPair]) -> WriteResult:
+        """Create or update pairs; unchanged pairs are left alone."""
+        batch = _last_per_id(batch)
+        for pair in batch:
+            pair.tenant_id = self.tenant_id
+            check_lengths(pair)
+        changed, result = self._split_unchanged(batch)
+        if changed:
+            vectors = embed_pairs(self.embedder, changed)
+            neighbours = self._neighbours(changed, vectors)
+            touched = self._commit(changed, vectors, neighbours, existing=result.updated)
+            self._sync(touched)
+        return result
+
+    def delete(self, ids: Sequence[str]) -> WriteResult:
+        """Delete pairs, their relations, and their id from every ``related_nodes``."""
+        now = self.clock()
+        with self.engine.begin() as conn:
+            neighbours = relations.neighbour_ids(conn, ids)
+            deleted = pairs.delete_pairs(conn, ids, tenant_id=self.tenant_id)
+            touched = (set(deleted) | neighbours) if deleted else set()
+            outbox.enqueue(conn, touched, tenant_id=self.tenant_id, op="delete", now=now)
+            if deleted:
+                logs.bump(conn, tenant_id=self.tenant_id, now=now, deleted_count=len(deleted))
+        self._sync(touched)
+        return WriteResult(deleted=deleted)
+
+    def _split_unchanged(self, batch: Sequence[QAPair]) -> tuple[list[QAPair], WriteResult]:
+        with self.engine.connect() as conn:
+            known = pairs.existing_hashes(conn, [p.id for p in batch])
+        result, changed = WriteResult(), []
+        for pair in batch:
+            tenant, digest = known.get(pair.id, (self.tenant_id, None))
+            if tenant != self.tenant_id:
+                raise InputError(
+                    f"Pair id {pair.id!r} is already used by tenant {tenant!r}; give the pair "
+                    "another id."
+                )
+            if digest == pairs.content_hash(pair, self.embedder.model_id):
+                result.unchanged.append(pair.id)
+                continue
+            (result.updated if digest else result.created).append(pair.id)
+            changed.append(pair)
+        return changed, result
+
+    def _neighbours(
+        self, batch: Sequence[QAPair], vectors: Sequence[Embeddings]
+    ) -> list[dict[str, list[tuple[str, float]]]]:
+        if self.graph.similar_k == 0:
+            return []
+        ids = [p.id for p in batch]
+        combined = np.stack([v.combined for v in vectors])
+        k, threshold = self.graph.similar_k, self.graph.similar_threshold
+        try:
+            stored = linking.nearest_in_store(
+                self.store,
+                list(combined),
+                ids=ids,
+                tenant_id=self.tenant_id,
+                k=k,
+                threshold=threshold,
+            )
+        except VectorStoreError:
+            stored = {}  # linking to older pairs waits for the next write; nothing is lost
+        return [stored, linking.nearest_in_batch(combined, ids=ids, k=k, threshold=threshold)]
+
+    def _commit(
+        self,
+        batch: Sequence[QAPair],
+        vectors: Sequence[Embeddings],
+        neighbours: list[dict[str, list[tuple[str, float]]]],
+        *,
+        existing: Sequence[str],
+    ) -> set[str]:
+        now = self.clock()
+        ids = [p.id for p in batch]
+        with self.engine.begin() as conn:
+            pairs.ensure_tenant(conn, self.tenant_id, now=now)
+            before = relations.neighbour_ids(conn, ids)
+            pairs.write_pairs(conn, batch, vectors, existing=existing, now=now)
+            links = self._relations(conn, batch, neighbours)
+            relations.replace_derived(conn, ids, links, tenant_id=self.tenant_id, now=now)
+            touched = set(ids) | before | {r.target_id for r in links}
+            outbox.enqueue(conn, touched, tenant_id=self.tenant_id, op="upsert", now=now)
+            logs.bump(
+                conn,
+                tenant_id=self.tenant_id,
+                now=now,
+                ingested_count=len(batch) - len(existing),
+                updated_count=len(existing),
+            )
+        return touched
+
+    def _relations(
+        self,
+        conn: sa.Connection,
+        batch: Sequence[QAPair],
+        neighbours: list[dict[str, list[tuple[str, float]]]],
+    ) -> list[linking.Relation]:
+        similar = linking.similarity_relations(*neighbours, k=self.graph.similar_k)
+        links = similar + linking.metadata_relations(conn, batch)
+        alive = set(pairs.existing_hashes(conn, sorted({r.target_id for r in links})))
+        return [r for r in links if r.target_id in alive and r.source_id in alive]
+
+    def _sync(self, touched: set[str]) -> None:
+        if not self.realtime or not touched:
+            return
+        try:
+            while apply_outbox(self.engine, self.store, clock=self.clock):
+                pass
+        except VectorStoreError as exc:
+            raise SyncPending(
+                f"{len(touched)} pair(s) are committed to the relational store, but the vector "
+                f"store failed: {exc} They are kept in the outbox and will be applied by the "
+                "next write or by 'medkb sync repair' once the vector store is back.",
+                pending_ids=sorted(touched),
+            ) from exc
+
+
+def _last_per_id(batch: Sequence[QAPair]) -> list[QAPair]:
+    """Keep the last occurrence of each id, so one batch never writes an id twice."""
+    return list({pair.id: pair for pair in batch}.values())

@@ -1,0 +1,249 @@
+"""The query flow (DESIGN "Query"): normalise → embed → dense + keyword search in parallel
+→ fuse → graph expansion → enrich → answer with citations → log.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from medkb.answer.extractive import Evidence, compose
+from medkb.config import SearchSettings
+from medkb.embed.base import Embedder
+from medkb.graph.traversal import Edge, GraphPath, expand, neighbour_scores
+from medkb.models import QAPair, Vector
+from medkb.search.fusion import fuse
+from medkb.search.results import GraphStep, Hit, QueryResult
+from medkb.search.text import keywords, normalise_query
+from medkb.stores.relational import logs, pairs, relations
+from medkb.stores.relational.keyword import keyword_search
+from medkb.stores.vector.base import Filters, VectorStore
+from medkb.sync.apply import Clock, utcnow
+
+Ranking = list[tuple[str, float]]
+
+
+class Stopwatch:
+    """Collects wall-clock milliseconds per named stage."""
+
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = {}
+        self._start = time.perf_counter()
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.ms[name] = self.ms.get(name, 0.0) + (time.perf_counter() - start) * 1000
+
+    def total(self) -> float:
+        return (time.perf_counter() - self._start) * 1000
+
+
+@dataclass(frozen=True)
+class QueryOptions:
+    """Per-query choices on top of :class:`SearchSettings`."""
+
+    top_k: int = 10
+    depth: int = 1
+    filters: Filters | None = None
+    mode: str = "hybrid"  # hybrid | dense | keyword
+    session_id: str | None = None
+    log: bool = True
+
+
+class Searcher:
+    """Answers queries for one tenant."""
+
+    def __init__(
+        self,
+        *,
+        engine: sa.Engine,
+        store: VectorStore,
+        embedder: Embedder,
+        settings: SearchSettings,
+        tenant_id: str,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.engine, self.store, self.embedder = engine, store, embedder
+        self.settings, self.tenant_id, self.clock = settings, tenant_id, clock
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="medkb-search")
+
+    def close(self) -> None:
+        """Stop the worker threads."""
+        self._pool.shutdown(wait=True)
+
+    def query(self, text: str, options: QueryOptions) -> QueryResult:
+        """Run the whole query flow and return the answer with its evidence."""
+        watch = Stopwatch()
+        with watch.stage("normalise"):
+            cleaned = normalise_query(text)
+            words = keywords(cleaned)
+        rankings = self._retrieve(cleaned, words, options, watch)
+        with watch.stage("fuse"):
+            fused = fuse(rankings, weights=self._weights(rankings), k=self.settings.rrf_k)
+        hits, steps = self._expand_and_enrich(fused, rankings, options, watch)
+        with watch.stage("answer"):
+            answer = compose(cleaned, [_evidence(hit) for hit in hits])
+        result = QueryResult(
+            query=text,
+            answer=answer.text,
+            citations=[
+                {"number": c.number, "id": c.id, "source": c.source} for c in answer.citations
+            ],
+            hits=hits,
+            graph=steps,
+            query_log_id=None,
+            timings_ms=watch.ms,
+        )
+        if options.log:
+            with watch.stage("log"):
+                result.query_log_id = self._log(result, options, watch)
+        watch.ms["total"] = watch.total()
+        return result
+
+    def _retrieve(
+        self, cleaned: str, words: list[str], options: QueryOptions, watch: Stopwatch
+    ) -> dict[str, Ranking]:
+        n = max(self.settings.candidates, options.top_k)
+        keyword_job = None
+        if options.mode in ("hybrid", "keyword"):
+            keyword_job = self._pool.submit(self._keyword, words, options.filters, n)
+        rankings: dict[str, Ranking] = {}
+        if options.mode in ("hybrid", "dense"):
+            with watch.stage("embed"):
+                vector = self.embedder.embed([cleaned])[0]
+            with watch.stage("dense_search"):
+                rankings.update(self._dense(vector, options.filters, n))
+        if keyword_job is not None:
+            with watch.stage("keyword_search"):
+                rankings["keyword"] = keyword_job.result()
+        return rankings
+
+    def _dense(self, vector: Vector, filters: Filters | None, n: int) -> dict[str, Ranking]:
+        return {
+            f"dense:{field}": [
+                (hit.id, hit.score)
+                for hit in self.store.search(
+                    vector, field=field, k=n, tenant_id=self.tenant_id, filters=filters
+                )
+            ]
+            for field in self.settings.fields
+        }
+
+    def _keyword(self, words: list[str], filters: Filters | None, n: int) -> Ranking:
+        with self.engine.connect() as conn:
+            return keyword_search(conn, words, tenant_id=self.tenant_id, filters=filters, limit=n)
+
+    def _weights(self, rankings: dict[str, Ranking]) -> dict[str, float]:
+        return {
+            name: self.settings.keyword_weight if name == "keyword" else self.settings.dense_weight
+            for name in rankings
+        }
+
+    def _expand_and_enrich(
+        self,
+        fused: Ranking,
+        rankings: dict[str, Ranking],
+        options: QueryOptions,
+        watch: Stopwatch,
+    ) -> tuple[list[Hit], list[GraphStep]]:
+        seeds = dict(fused[: options.top_k])
+        with self.engine.connect() as conn:
+            with watch.stage("graph"):
+                paths = self._walk(conn, list(seeds), options.depth)
+                extra = neighbour_scores(paths, seeds, weight=self.settings.graph_weight)
+            with watch.stage("enrich"):
+                hits = self._hits(conn, seeds, extra, rankings, options)
+        return hits, [_step(path) for path in paths]
+
+    def _walk(self, conn: sa.Connection, seeds: list[str], depth: int) -> list[GraphPath]:
+        if depth <= 0 or not seeds:
+            return []
+
+        def neighbours(frontier: Sequence[str]) -> dict[str, list[Edge]]:
+            found = relations.outgoing(conn, frontier)
+            return {
+                qa_id: [Edge(r.target_id, r.type, r.confidence) for r in rels]
+                for qa_id, rels in found.items()
+            }
+
+        return expand(seeds, neighbours, depth=depth)
+
+    def _hits(
+        self,
+        conn: sa.Connection,
+        seeds: dict[str, float],
+        extra: dict[str, float],
+        rankings: dict[str, Ranking],
+        options: QueryOptions,
+    ) -> list[Hit]:
+        scores = dict(seeds)
+        for qa_id, score in extra.items():
+            scores[qa_id] = scores.get(qa_id, 0.0) + score
+        found = pairs.get_pairs(conn, list(scores), tenant_id=self.tenant_id)
+        kept = [qa_id for qa_id in scores if qa_id in found and _passes(found[qa_id], options)]
+        kept.sort(key=lambda qa_id: (-scores[qa_id], qa_id))
+        kept = kept[: options.top_k]
+        rels = relations.outgoing(conn, kept)
+        per_ranking = {name: dict(ranking) for name, ranking in rankings.items()}
+        return [
+            Hit(
+                pair=found[qa_id],
+                score=scores[qa_id],
+                scores={name: r[qa_id] for name, r in per_ranking.items() if qa_id in r},
+                relations=rels.get(qa_id, []),
+                via_graph=qa_id not in seeds,
+            )
+            for qa_id in kept
+        ]
+
+    def _log(self, result: QueryResult, options: QueryOptions, watch: Stopwatch) -> int:
+        with self.engine.begin() as conn:
+            return logs.log_query(
+                conn,
+                tenant_id=self.tenant_id,
+                query=result.query,
+                answer=result.answer,
+                hits=[(hit.pair.id, hit.score) for hit in result.hits],
+                timings={**watch.ms, "total": watch.total()},
+                session_id=options.session_id,
+                now=self.clock(),
+            )
+
+
+def _passes(pair: QAPair, options: QueryOptions) -> bool:
+    """Graph neighbours obey the same filters as the retrievers."""
+    if not pair.metadata.is_active:
+        return False
+    basic = pair.metadata.basic()
+    return all(basic.get(key) in values for key, values in (options.filters or {}).items())
+
+
+def _evidence(hit: Hit) -> Evidence:
+    source = hit.pair.metadata.source or (
+        hit.pair.sources[0].document if hit.pair.sources else None
+    )
+    return Evidence(
+        id=hit.pair.id,
+        question=hit.pair.question,
+        response=hit.pair.response,
+        score=hit.score,
+        source=source,
+    )
+
+
+def _step(path: GraphPath) -> GraphStep:
+    return GraphStep(
+        nodes=list(path.nodes),
+        relations=list(path.relations),
+        depth=path.depth,
+        confidence=round(path.confidence, 4),
+    )
