@@ -6,6 +6,7 @@ Small random unit vectors with fixed seeds keep it fast; expected results come f
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,14 +14,14 @@ from urllib.parse import quote
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from medkb.errors import InputError, VectorStoreError
 from medkb.models import VECTOR_FIELDS, Embeddings, VectorField, VectorRecord
 from medkb.stores.vector.base import VectorStore
 from tests.contract.vector_backends import Backend
 from tests.fixtures_servers import free_port, running_milvus_server, running_postgres
-
-pytestmark = pytest.mark.filterwarnings("error")
 
 
 def unit(rng: np.random.Generator, count: int, dimension: int) -> np.ndarray:
@@ -546,3 +547,86 @@ def test_a_milvus_server_that_stops_is_a_vector_store_error(tmp_path: Path) -> N
             store.search(np.ones(16, np.float32), field="question", k=1, tenant_id="default")
     finally:
         store.close()
+
+
+# ---- properties, on the local backend (fast enough for many examples) -----------------------
+
+_values = st.sampled_from(["Cardiology", "Oncology", 'it\'s "x"', "ß-Ärzte", ""])
+_metadata = st.fixed_dictionaries(
+    {}, optional={"category": _values, "source": _values, "language": st.sampled_from(["en", "fr"])}
+)
+_filters = st.dictionaries(
+    st.sampled_from(["category", "source", "language"]),
+    st.lists(st.sampled_from(["Cardiology", "Oncology", 'it\'s "x"', "ß-Ärzte", "en", "fr"])),
+    max_size=3,
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    metadata=st.lists(_metadata, min_size=1, max_size=25),
+    filters=_filters,
+    threshold=st.sampled_from([0, 20_000]),
+)
+def test_filtered_search_matches_keys_and_values_or(
+    metadata: list[dict[str, str]], filters: dict[str, list[str]], threshold: int
+) -> None:
+    from medkb.stores.vector.local import LocalVectorStore
+
+    rng = np.random.default_rng(len(metadata))
+    records = [
+        record(f"p{i:02d}", unit(rng, 3, 8), metadata=meta) for i, meta in enumerate(metadata)
+    ]
+    expected = {
+        r.id
+        for r in records
+        if all(not values or r.metadata.get(key) in values for key, values in filters.items())
+    }
+    with tempfile.TemporaryDirectory() as directory:
+        store = LocalVectorStore(Path(directory), dimension=8, exact_threshold=threshold)
+        try:
+            store.upsert(records)
+            hits = store.search(
+                unit(rng, 1, 8)[0],
+                field="combined",
+                k=len(records),
+                tenant_id="default",
+                filters=filters,
+            )
+        finally:
+            store.close()
+
+    assert {h.id for h in hits} == expected
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    question=st.text(max_size=200),
+    metadata=st.dictionaries(st.text(max_size=10), st.text(max_size=20), max_size=4),
+    related=st.lists(st.text(min_size=1, max_size=12), max_size=5),
+)
+def test_any_record_round_trips_through_the_local_store(
+    question: str, metadata: dict[str, str], related: list[str]
+) -> None:
+    from medkb.stores.vector.local import LocalVectorStore
+
+    original = record(
+        "any",
+        unit(np.random.default_rng(0), 3, 8),
+        question=question or "?",
+        metadata=metadata,
+        related_nodes=related,
+    )
+    with tempfile.TemporaryDirectory() as directory:
+        store = LocalVectorStore(Path(directory), dimension=8)
+        try:
+            store.upsert([original])
+            [fetched] = store.fetch(["any"])
+        finally:
+            store.close()
+
+    assert (fetched.question, fetched.metadata, fetched.related_nodes) == (
+        original.question,
+        metadata,
+        related,
+    )

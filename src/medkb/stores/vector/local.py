@@ -68,7 +68,9 @@ CREATE TABLE IF NOT EXISTS records (
     response_vec BLOB NOT NULL,
     combined_vec BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS records_tenant ON records (tenant_id);
+-- Covers the tenant + filter lookups of every search, so they never read the wide rows.
+CREATE INDEX IF NOT EXISTS records_filter
+    ON records (tenant_id, category, source, source_type, language);
 """
 _COLUMNS = (
     "id, tenant_id, question, response, category, source, source_type, language, "

@@ -151,7 +151,8 @@ class MilvusVectorStore:
 
     def _check_schema(self, description: dict[str, Any]) -> None:
         fields = {field["name"]: field for field in description.get("fields", [])}
-        missing = [name for name in (*_SCALARS, *FILTERABLE_KEYS) if name not in fields]
+        required = (*_SCALARS, "embedding_model", *FILTERABLE_KEYS)
+        missing = [name for name in required if name not in fields]
         if missing:
             raise VectorStoreError(
                 f"The Milvus collection {self.collection!r} at {self.uri} exists but was not "
