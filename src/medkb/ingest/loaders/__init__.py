@@ -1,0 +1,34 @@
+"""Loaders: files → Q&A pairs (the loader, Q&A parser and metadata steps of ingest).
+
+    iter_files([Path("docs")])        → every supported file under docs/, sorted
+    load_file(Path("faq.pdf"))        → ParsedDocument(path, media_type, raw, pairs, …)
+    load_bytes(data, name="faq.pdf")  → the same for an upload
+
+Formats (by extension): structured Q&A rows in ``.jsonl``/``.ndjson``, ``.json`` (a list)
+and ``.csv``/``.tsv`` (:mod:`.records`); MedQuAD ``.xml`` (:mod:`.medquad`); free documents
+in ``.pdf``, ``.docx``, ``.html``/``.htm``, ``.md``/``.markdown`` and ``.txt``
+(:mod:`.documents`, parsed by :mod:`medkb.ingest.parse`).
+"""
+
+from medkb.ingest.loaders.base import Overlong, ParsedDocument
+from medkb.ingest.loaders.registry import (
+    FORMATS,
+    SUPPORTED_EXTENSIONS,
+    Format,
+    format_for,
+    iter_files,
+    load_bytes,
+    load_file,
+)
+
+__all__ = [
+    "FORMATS",
+    "SUPPORTED_EXTENSIONS",
+    "Format",
+    "Overlong",
+    "ParsedDocument",
+    "format_for",
+    "iter_files",
+    "load_bytes",
+    "load_file",
+]

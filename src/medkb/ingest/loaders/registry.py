@@ -1,0 +1,141 @@
+"""File formats → loaders, and the entry points: iter_files, load_file, load_bytes.
+
+Loader modules are imported on first use, so reading JSONL never imports pypdf.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from medkb.errors import InputError, UnreadableDocument
+from medkb.ingest.loaders.base import Loader, Overlong, ParsedDocument, SourceFile, empty
+
+_DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@dataclass(frozen=True)
+class Format:
+    """A file format: its ``source_type``, media type and loader (``"module:function"``)."""
+
+    source_type: str
+    media_type: str
+    loader: str
+
+
+FORMATS: dict[str, Format] = {
+    ".jsonl": Format("jsonl", "application/x-ndjson", "jsonl:load_jsonl"),
+    ".ndjson": Format("jsonl", "application/x-ndjson", "jsonl:load_jsonl"),
+    ".json": Format("json", "application/json", "jsonl:load_json"),
+    ".csv": Format("csv", "text/csv", "csv_rows:load_csv"),
+    ".tsv": Format("tsv", "text/tab-separated-values", "csv_rows:load_tsv"),
+    ".xml": Format("xml", "application/xml", "medquad:load_medquad"),
+    ".pdf": Format("pdf", "application/pdf", "pdf:load_pdf"),
+    ".docx": Format("docx", _DOCX, "word:load_docx"),
+    ".html": Format("html", "text/html", "web:load_html"),
+    ".htm": Format("html", "text/html", "web:load_html"),
+    ".md": Format("markdown", "text/markdown", "markdown:load_markdown"),
+    ".markdown": Format("markdown", "text/markdown", "markdown:load_markdown"),
+    ".txt": Format("text", "text/plain", "plaintext:load_text"),
+}
+SUPPORTED_EXTENSIONS: tuple[str, ...] = tuple(sorted(FORMATS))
+
+
+def format_for(path: Path) -> Format:
+    """The format of a file, by extension (any case); UnreadableDocument if unsupported."""
+    found = FORMATS.get(path.suffix.lower())
+    if found is None:
+        raise UnreadableDocument(
+            f"Cannot read {path.name}: medkb does not read '{path.suffix or 'extensionless'}' "
+            f"files. Convert it to one of: {', '.join(SUPPORTED_EXTENSIONS)}."
+        )
+    return found
+
+
+def load_file(path: Path, *, overlong: Overlong = "error") -> ParsedDocument:
+    """Read a file and turn it into Q&A pairs, picking the loader by extension.
+
+    Args:
+        path: a file with one of :data:`SUPPORTED_EXTENSIONS`.
+        overlong: for structured rows (JSONL/JSON/CSV/XML) over the SPEC limits,
+            ``"error"`` raises FieldTooLong, ``"truncate"`` cuts and warns. Free documents
+            always split an over-long section into ``(part N)`` pairs.
+
+    Raises:
+        InputError: the path does not exist or is a folder.
+        UnreadableDocument: unsupported extension, or a corrupt file (names the line).
+        EmptyDocument: the file has no text or no pairs.
+        FieldTooLong: a structured row is over the limits and ``overlong="error"``.
+    """
+    if path.is_dir():
+        raise InputError(f"{path} is a folder; use iter_files to list the documents in it.")
+    format_for(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError(f"No such file: {path}. Check the path and try again.") from exc
+    except OSError as exc:
+        raise UnreadableDocument(
+            f"Cannot read {path}: {exc.strerror}. Check the file's permissions."
+        ) from exc
+    return load_bytes(raw, name=path, overlong=overlong)
+
+
+def load_bytes(raw: bytes, *, name: str | Path, overlong: Overlong = "error") -> ParsedDocument:
+    """Turn an uploaded file's bytes into Q&A pairs; ``name`` gives the format and citations.
+
+    Same rules and errors as :func:`load_file`, e.g.
+    ``load_bytes(data, name="faq.pdf")``.
+    """
+    path = Path(name)
+    found = format_for(path)
+    source = SourceFile(path, raw, found.source_type, overlong)
+    if not raw or raw.isspace():
+        raise empty(source, "is empty", "Check the upload or export finished.")
+    loaded = _loader(found)(source)
+    return ParsedDocument(
+        path=path,
+        media_type=found.media_type,
+        raw=raw,
+        pairs=loaded.pairs,
+        skipped=loaded.skipped,
+        warnings=loaded.warnings,
+        title=loaded.title,
+    )
+
+
+def iter_files(paths: Sequence[Path]) -> Iterator[Path]:
+    """The files to ingest: explicit files as given, folders expanded.
+
+    Folders are walked recursively, their files sorted by path, skipping hidden files and folders
+    (names starting with ``.``), Office lock files (``~$…``) and unsupported extensions.
+    A file reached twice is yielded once.
+
+    Raises:
+        InputError: a path does not exist.
+    """
+    seen: set[Path] = set()
+    for path in paths:
+        if not path.exists():
+            raise InputError(f"No such file or folder: {path}. Check the path and try again.")
+        for found in sorted(_walk(path)) if path.is_dir() else [path]:
+            if found.resolve() not in seen:
+                seen.add(found.resolve())
+                yield found
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    for root, folders, files in os.walk(folder):
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        for name in sorted(files):
+            if not name.startswith((".", "~$")) and Path(name).suffix.lower() in FORMATS:
+                yield Path(root) / name
+
+
+def _loader(found: Format) -> Loader:
+    module, function = found.loader.split(":")
+    loader: Loader = getattr(importlib.import_module(f"{__package__}.{module}"), function)
+    return loader
