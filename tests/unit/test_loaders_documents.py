@@ -9,7 +9,7 @@ import docx
 import pytest
 from fpdf import FPDF
 
-from medkb.demo import demo_files
+from medkb.demo import DEMO_QUESTIONS, demo_files
 from medkb.errors import EmptyDocument, UnreadableDocument
 from medkb.ingest.loaders import ParsedDocument, load_file
 from medkb.models import MAX_RESPONSE_CHARS
@@ -367,6 +367,7 @@ def test_demo_files_exist_and_are_small() -> None:
     paths = demo_files()
     assert [path.name for path in paths] == ["qa.jsonl", "heart-health.pdf", "diabetes-care.docx"]
     assert all(path.is_file() and path.stat().st_size < 100_000 for path in paths)
+    assert DEMO_QUESTIONS and all(question.endswith("?") for question in DEMO_QUESTIONS)
 
 
 def test_demo_qa_pairs() -> None:

@@ -17,6 +17,15 @@ from pathlib import Path
 
 DEMO_FILES = ("qa.jsonl", "heart-health.pdf", "diabetes-care.docx")
 
+#: Questions ``medkb demo`` asks the demo knowledge base; each is answered by the files.
+DEMO_QUESTIONS = (
+    "What are the warning signs of a stroke?",
+    "How can I lower my blood pressure without medicine?",
+    "What should I do if my blood sugar is too low?",
+    "Should people with asthma get the flu vaccine?",
+    "Is a stroke the same as a heart attack?",
+)
+
 
 def demo_files() -> list[Path]:
     """Paths of the demo files, ready for ``load_file`` / ``medkb ingest``.
