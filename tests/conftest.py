@@ -52,7 +52,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 def settings(tmp_path: Path, embed_cache: Path, database_url: str) -> Settings:
     """Settings of a fresh knowledge base on the static embedder and the local index."""
     return Settings(
-        home=tmp_path / "home", embedder="static", cache_dir=embed_cache,
+        home=tmp_path / "home",
+        embedder="static",
+        cache_dir=embed_cache,
         database_url=database_url,
     )
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from medkb.app import KnowledgeBase
 
 
-def open(target: Any = None, **overrides: Any) -> KnowledgeBase:  # noqa: A001
+def open(target: Any = None, **overrides: Any) -> KnowledgeBase:
     """Open a knowledge base by home directory or Settings; see :func:`medkb.app.open`."""
     from medkb.app import open as _open
 

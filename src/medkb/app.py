@@ -15,9 +15,10 @@ from medkb.config import Settings
 from medkb.embed.base import Embedder
 from medkb.embed.registry import open_embedder
 from medkb.errors import EmbedderMismatch, InputError, NotFound
-from medkb.ingest.pipeline import IngestReport, Ingestor, Progress
+from medkb.ingest.loaders import Overlong
+from medkb.ingest.pipeline import Ingestor, IngestReport, Progress
 from medkb.ingest.writer import Writer, WriteResult
-from medkb.models import FILTERABLE_KEYS, QAPair
+from medkb.models import FILTERABLE_KEYS, QAMetadata, QAPair
 from medkb.search.results import QueryResult
 from medkb.search.service import QueryOptions, Searcher
 from medkb.stores.objects.local import LocalObjectStore
@@ -29,7 +30,7 @@ from medkb.stores.vector.registry import open_vector_store
 from medkb.sync.apply import apply_outbox, utcnow
 
 #: ``medkb update --set KEY=VALUE`` keys stored as columns; any other key goes to ``extra``.
-_METADATA_FIELDS = {f.name for f in dataclasses.fields(pairs.QAMetadata)} - {"extra"}
+_METADATA_FIELDS = {f.name for f in dataclasses.fields(QAMetadata)} - {"extra"}
 
 
 class KnowledgeBase:
@@ -74,10 +75,21 @@ class KnowledgeBase:
         self.engine.dispose()
 
     def ingest(
-        self, paths: Sequence[Path | str], *, progress: Progress | None = None
+        self,
+        paths: Sequence[Path | str],
+        *,
+        progress: Progress | None = None,
+        overlong: Overlong = "error",
     ) -> IngestReport:
-        """Ingest files and folders (JSONL/CSV, MedQuAD XML, PDF, DOCX, HTML, Markdown, text)."""
-        return self.ingestor.ingest([Path(p) for p in paths], progress=progress)
+        """Ingest files and folders (JSONL/CSV, MedQuAD XML, PDF, DOCX, HTML, Markdown, text).
+
+        ``overlong="truncate"`` cuts structured rows over the field limits instead of
+        refusing their file.
+        """
+        if overlong not in ("error", "truncate"):
+            raise InputError(f"--overlong must be 'error' or 'truncate', not {overlong!r}.")
+        files = [Path(p) for p in paths]
+        return self.ingestor.ingest(files, progress=progress, overlong=overlong)
 
     def add(self, batch: Sequence[QAPair]) -> WriteResult:
         """Create or update pairs built in Python."""
@@ -244,7 +256,9 @@ def build(settings: Settings) -> KnowledgeBase:
         )
         check_embedder(engine, embedder)
         store = open_vector_store(
-            settings.resolved_vector_url(), dimension=embedder.dimension, home=settings.home,
+            settings.resolved_vector_url(),
+            dimension=embedder.dimension,
+            home=settings.home,
             database_url=settings.resolved_database_url(),
         )
     except BaseException:
@@ -253,7 +267,7 @@ def build(settings: Settings) -> KnowledgeBase:
     return KnowledgeBase(settings, engine=engine, store=store, embedder=embedder)
 
 
-def open(target: Settings | Path | str | None = None, **overrides: Any) -> KnowledgeBase:  # noqa: A001
+def open(target: Settings | Path | str | None = None, **overrides: Any) -> KnowledgeBase:
     """Open a knowledge base by home directory or :class:`Settings` (``medkb.open``)."""
     if isinstance(target, Settings):
         settings = target.model_copy(update=overrides) if overrides else target

@@ -19,7 +19,9 @@ from medkb.models import DEFAULT_TENANT, VectorField
 class GraphSettings(BaseModel):
     """How pairs are linked into a graph (SPEC §A flow 1, "build graph relationships")."""
 
-    similar_k: int = Field(5, ge=0, le=50, description="Nearest pairs linked `similar_to` per pair.")
+    similar_k: int = Field(
+        5, ge=0, le=50, description="Nearest pairs linked `similar_to` per pair."
+    )
     similar_threshold: float = Field(
         0.6, ge=-1, le=1, description="Minimum cosine similarity of a `similar_to` link."
     )
@@ -34,7 +36,7 @@ class SearchSettings(BaseModel):
         50, ge=1, le=1000, description="Candidates each retriever contributes before fusion."
     )
     fields: list[VectorField] = Field(
-        default_factory=lambda: ["question", "combined"],
+        default_factory=lambda: list[VectorField](["question", "combined"]),
         description="Vector fields searched; their rankings are fused.",
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")

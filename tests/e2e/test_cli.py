@@ -14,12 +14,20 @@ from medkb.cli.main import app
 
 
 def medkb(home: Path, cache: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MEDKB_HOME": str(home), "MEDKB_EMBEDDER": "static",
-           "MEDKB_CACHE_DIR": str(cache), "COLUMNS": "200"}
+    env = {
+        **os.environ,
+        "MEDKB_HOME": str(home),
+        "MEDKB_EMBEDDER": "static",
+        "MEDKB_CACHE_DIR": str(cache),
+        "COLUMNS": "200",
+    }
     env.pop("MEDKB_DATABASE_URL", None)
     env.pop("MEDKB_VECTOR_URL", None)
     return subprocess.run(
-        [sys.executable, "-m", "medkb.cli", *args], env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "medkb.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=300,
     )
 
@@ -39,7 +47,9 @@ def write_faq(path: Path) -> Path:
     return path
 
 
-def test_ingest_query_get_update_delete_round_trip(home: Path, embed_cache: Path, tmp_path: Path) -> None:
+def test_ingest_query_get_update_delete_round_trip(
+    home: Path, embed_cache: Path, tmp_path: Path
+) -> None:
     faq = write_faq(tmp_path / "asthma.md")
     done = medkb(home, embed_cache, "ingest", str(faq), "--json")
     assert done.returncode == 0, done.stderr
@@ -56,14 +66,23 @@ def test_ingest_query_get_update_delete_round_trip(home: Path, embed_cache: Path
 
     got = medkb(home, embed_cache, "get", top["id"], "--json")
     assert json.loads(got.stdout)["id"] == top["id"]
-    assert medkb(home, embed_cache, "update", top["id"], "--set", "category=Respiratory").returncode == 0
-    assert json.loads(medkb(home, embed_cache, "get", top["id"], "--json").stdout)["metadata"][
-        "category"] == "Respiratory"
+    assert (
+        medkb(home, embed_cache, "update", top["id"], "--set", "category=Respiratory").returncode
+        == 0
+    )
+    assert (
+        json.loads(medkb(home, embed_cache, "get", top["id"], "--json").stdout)["metadata"][
+            "category"
+        ]
+        == "Respiratory"
+    )
     rated = medkb(home, embed_cache, "feedback", str(result["query_log_id"]), "--rating", "4")
     assert rated.returncode == 0, rated.stderr
     assert medkb(home, embed_cache, "delete", top["id"]).returncode == 0
     stats = json.loads(medkb(home, embed_cache, "stats", "--json").stdout)
-    assert stats["relational_pairs"] == stats["vector_pairs"] == json.loads(done.stdout)["created"] - 1
+    assert (
+        stats["relational_pairs"] == stats["vector_pairs"] == json.loads(done.stdout)["created"] - 1
+    )
     assert stats["avg_rating"] == 4.0
 
 

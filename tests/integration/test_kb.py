@@ -16,30 +16,54 @@ from medkb.sync.apply import current_records, record_checksum
 
 def pair(qa_id: str, question: str, response: str, **meta: object) -> QAPair:
     return QAPair(
-        id=qa_id, question=question, response=response,
+        id=qa_id,
+        question=question,
+        response=response,
         metadata=QAMetadata(**meta),  # type: ignore[arg-type]
         sources=[Source(document="notes.md", section=question, excerpt=response[:40])],
     )
 
 
 CARDIO = [
-    pair("htn-symptoms", "What are the symptoms of hypertension?",
-         "High blood pressure usually causes no symptoms. Very high readings can cause "
-         "headaches, shortness of breath or nosebleeds.", category="Cardiology", source="demo"),
-    pair("htn-treatment", "How is high blood pressure treated?",
-         "Hypertension is treated with lifestyle changes such as less salt and more exercise, "
-         "and medicines such as ACE inhibitors or diuretics.", category="Cardiology", source="demo"),
-    pair("htn-causes", "What causes high blood pressure?",
-         "Causes of hypertension include age, genetics, obesity, salt intake and kidney "
-         "disease.", category="Cardiology", source="demo"),
+    pair(
+        "htn-symptoms",
+        "What are the symptoms of hypertension?",
+        "High blood pressure usually causes no symptoms. Very high readings can cause "
+        "headaches, shortness of breath or nosebleeds.",
+        category="Cardiology",
+        source="demo",
+    ),
+    pair(
+        "htn-treatment",
+        "How is high blood pressure treated?",
+        "Hypertension is treated with lifestyle changes such as less salt and more exercise, "
+        "and medicines such as ACE inhibitors or diuretics.",
+        category="Cardiology",
+        source="demo",
+    ),
+    pair(
+        "htn-causes",
+        "What causes high blood pressure?",
+        "Causes of hypertension include age, genetics, obesity, salt intake and kidney disease.",
+        category="Cardiology",
+        source="demo",
+    ),
 ]
 OTHER = [
-    pair("flu-vaccine", "Who should get a flu vaccine?",
-         "Everyone aged six months and older should get a flu vaccine every year.",
-         category="Infectious disease", source="demo"),
-    pair("asthma-triggers", "What triggers an asthma attack?",
-         "Asthma attacks can be triggered by allergens, smoke, cold air and exercise.",
-         category="Respiratory", source="demo"),
+    pair(
+        "flu-vaccine",
+        "Who should get a flu vaccine?",
+        "Everyone aged six months and older should get a flu vaccine every year.",
+        category="Infectious disease",
+        source="demo",
+    ),
+    pair(
+        "asthma-triggers",
+        "What triggers an asthma attack?",
+        "Asthma attacks can be triggered by allergens, smoke, cold air and exercise.",
+        category="Respiratory",
+        source="demo",
+    ),
 ]
 
 
@@ -86,8 +110,11 @@ def test_similar_pairs_are_linked_both_ways(kb: KnowledgeBase) -> None:
 def test_update_re_embeds_and_keeps_stores_in_sync(kb: KnowledgeBase) -> None:
     kb.add(CARDIO)
     before = kb.store.fetch(["htn-causes"])[0].embeddings.question.copy()
-    result = kb.update("htn-causes", question="Why does blood pressure rise?",
-                       metadata={"subcategory": "Hypertension", "tags": "bp,causes"})
+    result = kb.update(
+        "htn-causes",
+        question="Why does blood pressure rise?",
+        metadata={"subcategory": "Hypertension", "tags": "bp,causes"},
+    )
     assert result.updated == ["htn-causes"]
     after = kb.store.fetch(["htn-causes"])[0]
     assert after.question == "Why does blood pressure rise?"
@@ -104,9 +131,13 @@ def test_delete_leaves_nothing_pointing_at_the_pair(kb: KnowledgeBase) -> None:
     assert "htn-symptoms" in {rel["target_id"] for rel in kb.get("htn-treatment")["relations"]}
     kb.delete("htn-symptoms")
     with kb.engine.connect() as conn:
-        dangling = conn.execute(sa.select(relations).where(
-            sa.or_(relations.c.source_id == "htn-symptoms", relations.c.target_id == "htn-symptoms")
-        )).all()
+        dangling = conn.execute(
+            sa.select(relations).where(
+                sa.or_(
+                    relations.c.source_id == "htn-symptoms", relations.c.target_id == "htn-symptoms"
+                )
+            )
+        ).all()
         sources = conn.execute(
             sa.select(document_sources).where(document_sources.c.qa_id == "htn-symptoms")
         ).all()
@@ -160,7 +191,9 @@ def test_oversize_and_empty_fields_are_refused_before_anything_is_written(
     assert kb.stats()["relational_pairs"] == 0
 
 
-def test_a_failing_embedder_writes_nothing(kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_embedder_writes_nothing(
+    kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(texts: object) -> None:
         raise RuntimeError("embedding model crashed")
 

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from medkb.cli import render
-from medkb.cli.context import State, console, handled, parse_pairs, print_json, run
+from medkb.cli.context import State, console, parse_pairs, print_json, run
 from medkb.errors import InputError
 
 app = typer.Typer(
@@ -41,6 +41,12 @@ def main(
 def ingest(
     ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
+    overlong: Annotated[
+        str,
+        typer.Option(
+            help="Q&A rows over the field limits: 'error' (refuse the file) or 'truncate'."
+        ),
+    ] = "error",
     json_out: JsonOpt = False,
 ) -> None:
     """Ingest files and folders: JSONL/CSV Q&A, MedQuAD XML, PDF, DOCX, HTML, Markdown, text.
@@ -53,6 +59,7 @@ def ingest(
             task = bar.add_task("ingest", total=None)
             report = kb.ingest(
                 paths,
+                overlong=overlong,
                 progress=lambda done, total, name: bar.update(
                     task, completed=done, total=total, description=name
                 ),
@@ -212,4 +219,3 @@ def sync_repair(ctx: typer.Context) -> None:
     """
     applied = run(ctx, lambda kb: kb.sync())
     console.print(f"Applied {applied} pending change(s) to the vector store.")
-

@@ -80,7 +80,7 @@ def similarity_relations(
 
 def metadata_relations(conn: sa.Connection, batch: Sequence[QAPair]) -> list[Relation]:
     """Typed relations between pairs about the same focus (MedQuAD ``focus`` + ``qtype``)."""
-    foci = {_focus(pair) for pair in batch} - {None}
+    foci = {focus for pair in batch if (focus := _focus(pair))}
     if not foci:
         return []
     focus_col = qa.c.extra["focus"].as_string()

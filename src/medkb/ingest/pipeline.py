@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from medkb.errors import InputError, MedkbError
-from medkb.ingest.loaders import ParsedDocument, iter_files, load_file
-from medkb.ingest.writer import WriteResult, Writer
+from medkb.ingest.loaders import Overlong, ParsedDocument, iter_files, load_file
+from medkb.ingest.writer import Writer, WriteResult
 from medkb.models import QAPair
 from medkb.stores.objects.base import ObjectStore
 
@@ -65,13 +65,23 @@ class Ingestor:
     def __init__(self, *, writer: Writer, objects: ObjectStore, batch_size: int) -> None:
         self.writer, self.objects, self.batch_size = writer, objects, batch_size
 
-    def ingest(self, paths: Sequence[Path], *, progress: Progress | None = None) -> IngestReport:
-        """Ingest files and folders; errors per file are collected, not raised."""
+    def ingest(
+        self,
+        paths: Sequence[Path],
+        *,
+        progress: Progress | None = None,
+        overlong: Overlong = "error",
+    ) -> IngestReport:
+        """Ingest files and folders; errors per file are collected, not raised.
+
+        ``overlong="truncate"`` cuts structured rows over the SPEC field limits (with a
+        warning) instead of refusing their file.
+        """
         report = IngestReport()
         files = list(iter_files(paths))
         for path in files:
             try:
-                document = load_file(path)
+                document = load_file(path, overlong=overlong)
                 self._store_raw(document)
                 self._write(document, report, progress)
             except InputError as exc:

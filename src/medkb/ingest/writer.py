@@ -17,7 +17,7 @@ from medkb.config import GraphSettings
 from medkb.embed.base import Embedder
 from medkb.errors import FieldTooLong, InputError, SyncPending, VectorStoreError
 from medkb.graph import linking
-from medkb.models import MAX_QUESTION_CHARS, MAX_RESPONSE_CHARS, Embeddings, QAPair
+from medkb.models import MAX_QUESTION_CHARS, MAX_RESPONSE_CHARS, Embeddings, QAPair, Relation
 from medkb.stores.relational import logs, outbox, pairs, relations
 from medkb.stores.vector.base import VectorStore
 from medkb.sync.apply import Clock, apply_outbox, utcnow
@@ -179,7 +179,7 @@ class Writer:
         conn: sa.Connection,
         batch: Sequence[QAPair],
         neighbours: list[dict[str, list[tuple[str, float]]]],
-    ) -> list[linking.Relation]:
+    ) -> list[Relation]:
         similar = linking.similarity_relations(*neighbours, k=self.graph.similar_k)
         links = similar + linking.metadata_relations(conn, batch)
         alive = set(pairs.existing_hashes(conn, sorted({r.target_id for r in links})))

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from medkb.errors import VectorStoreError
 from medkb.models import VECTOR_FIELDS, Embeddings, QAPair, VectorRecord
 from medkb.stores.relational import outbox, pairs, relations
+from medkb.stores.relational.schema import qa
 from medkb.stores.vector.base import VectorStore
 
 Clock = Callable[[], datetime]
@@ -68,7 +69,7 @@ def related_nodes(conn: sa.Connection, ids: Collection[str]) -> dict[str, list[s
 def current_records(conn: sa.Connection, ids: Collection[str]) -> list[VectorRecord]:
     """Build the vector records of the ids that still exist in the relational store."""
     ids = list(ids)
-    query = sa.select(pairs.qa.c.id, pairs.qa.c.tenant_id).where(pairs.qa.c.id.in_(ids))
+    query = sa.select(qa.c.id, qa.c.tenant_id).where(qa.c.id.in_(ids))
     tenants: dict[str, str] = {row.id: row.tenant_id for row in conn.execute(query)}
     found: dict[str, QAPair] = {}
     for tenant in set(tenants.values()):

@@ -99,7 +99,8 @@ class RowReader:
         if self.source.overlong == "error":
             raise FieldTooLong(
                 f"{problem}, over the limit of {limit:,} (MAX_{name.upper()}_CHARS). Shorten or "
-                "split it, or load with overlong='truncate' to cut it at the limit."
+                "split it, or ingest with --overlong truncate (Python: overlong='truncate') "
+                "to cut it at the limit."
             )
         self.result.warnings.append(f"{problem}; cut to {limit:,}")
         metadata.extra.setdefault("truncated", []).append(name)

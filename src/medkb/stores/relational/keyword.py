@@ -46,7 +46,7 @@ def _sqlite_search(
 ) -> list[tuple[str, float]]:
     match = " OR ".join(f'"{term}"' for term in terms)
     fts = sa.table("qa_fts", sa.column("qa_id"), sa.column("qa_fts"))
-    rank = sa.literal_column(f"bm25(qa_fts, {_BM25_WEIGHTS})")
+    rank: sa.ColumnElement[float] = sa.literal_column(f"bm25(qa_fts, {_BM25_WEIGHTS})")
     query = (
         sa.select(fts.c.qa_id, rank.label("rank"))
         .join(qa, qa.c.id == fts.c.qa_id)
@@ -65,7 +65,7 @@ def _postgres_search(
 ) -> list[tuple[str, float]]:
     words = [word for term in terms for word in term.split()]
     tsquery = sa.func.to_tsquery("english", " | ".join(f"'{word}'" for word in words))
-    vector = sa.column("search_vector")
+    vector: sa.ColumnClause[object] = sa.column("search_vector")
     rank = sa.func.ts_rank_cd(vector, tsquery, 32)  # 32: rank / (rank + 1), in [0, 1)
     query = (
         sa.select(qa.c.id, rank.label("rank"))
