@@ -31,10 +31,12 @@ class Backend:
             store.close()
 
 
-def local_opener(tmp_path: Path, **options: int) -> Opener:
+def local_opener(tmp_path: Path, *, exact_threshold: int = 20_000) -> Opener:
     from medkb.stores.vector.local import LocalVectorStore
 
-    return lambda dimension: LocalVectorStore(tmp_path / "vectors", dimension=dimension, **options)
+    return lambda dimension: LocalVectorStore(
+        tmp_path / "vectors", dimension=dimension, exact_threshold=exact_threshold
+    )
 
 
 def milvus_lite_opener(tmp_path: Path) -> Opener:

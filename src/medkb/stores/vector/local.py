@@ -109,9 +109,12 @@ class LocalVectorStore:
         self._data_version = -1
         self._indexes: dict[VectorField, AnnIndex] = {}
         self._dirty = False
-        with self._lock:
+        try:
             self._check_dimension()
             self._reload()
+        except BaseException:
+            self._db.close()
+            raise
 
     # ---- opening --------------------------------------------------------------------------
 
