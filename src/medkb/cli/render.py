@@ -43,7 +43,8 @@ def ingest_report(report: IngestReport) -> None:
     data = report.to_dict()
     console.print(
         f"Ingested {data['files']} file(s), {data['pairs']} pair(s): {data['created']} new, "
-        f"{data['updated']} updated, {data['unchanged']} unchanged, {data['skipped']} skipped."
+        f"{data['updated']} updated, {data['unchanged']} unchanged, {data['removed']} removed, "
+        f"{data['skipped']} skipped."
     )
     for error in report.errors:
         console.print(f"[red]✗ {error.path}[/]: {error.error}")

@@ -12,10 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from medkb.errors import InputError, MedkbError
-from medkb.ingest.loaders import Overlong, ParsedDocument, iter_files, load_file
+from medkb.ingest.loaders import Overlong, ParsedDocument, format_for, iter_files, load_file
 from medkb.ingest.writer import Writer, WriteResult
 from medkb.models import QAPair
 from medkb.stores.objects.base import ObjectStore
+
+#: Formats whose pairs are all re-derived from the file on each ingest: pairs a new version
+#: of the file no longer yields are deleted. Structured Q&A files only ever add or update.
+FREE_DOCUMENTS = frozenset({"pdf", "docx", "html", "markdown", "text"})
 
 #: Called with (pairs done, pairs known so far, current file name).
 Progress = Callable[[int, int, str], None]
@@ -48,6 +52,7 @@ class IngestReport:
             "created": len(self.result.created),
             "updated": len(self.result.updated),
             "unchanged": len(self.result.unchanged),
+            "removed": len(self.result.deleted),
             "skipped": self.skipped,
             "warnings": self.warnings,
             "errors": [vars(error) for error in self.errors],
@@ -84,6 +89,7 @@ class Ingestor:
                 document = load_file(path, overlong=overlong)
                 self._store_raw(document)
                 self._write(document, report, progress)
+                self._remove_stale(document, report)
             except InputError as exc:
                 report.errors.append(FileError(str(path), str(exc), type(exc).__name__))
             report.files += 1
@@ -103,6 +109,16 @@ class Ingestor:
         for pair in document.pairs:
             for source in pair.sources:
                 source.object_key = source.object_key or key
+
+    def _remove_stale(self, document: ParsedDocument, report: IngestReport) -> None:
+        """Delete pairs an earlier version of this free document had and this one lacks."""
+        source_type = format_for(document.path).source_type
+        if source_type not in FREE_DOCUMENTS:
+            return
+        known = self.writer.ids_from_document(document.path.name, source_type=source_type)
+        stale = known - {pair.id for pair in document.pairs}
+        if stale:
+            report.result.merge(self.writer.delete(sorted(stale)))
 
     def _write(
         self, document: ParsedDocument, report: IngestReport, progress: Progress | None

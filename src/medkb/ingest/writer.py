@@ -108,6 +108,13 @@ class Writer:
         self._sync(touched)
         return WriteResult(deleted=deleted)
 
+    def ids_from_document(self, document: str, *, source_type: str) -> set[str]:
+        """Ids of this tenant's pairs parsed from the free document ``document``."""
+        with self.engine.connect() as conn:
+            return pairs.ids_from_document(
+                conn, document, source_type=source_type, tenant_id=self.tenant_id
+            )
+
     def _split_unchanged(self, batch: Sequence[QAPair]) -> tuple[list[QAPair], WriteResult]:
         with self.engine.connect() as conn:
             known = pairs.existing_hashes(conn, [p.id for p in batch])

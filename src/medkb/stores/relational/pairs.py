@@ -36,19 +36,27 @@ def ensure_tenant(conn: sa.Connection, tenant_id: str, *, now: datetime) -> None
 
 
 def content_hash(pair: QAPair, model_id: str) -> str:
-    """A digest of everything that, when changed, needs a rewrite of the pair."""
+    """A digest of everything that, when changed, needs a rewrite of the pair.
+
+    A source's object key is left out: re-ingesting an edited file stores a new raw object,
+    and the pairs whose text did not change still cite the object they came from.
+    """
     payload = json.dumps(
         [
             pair.question,
             pair.response,
             _metadata_row(pair.metadata),
             model_id,
-            [vars(source) for source in pair.sources],
+            [_source_identity(source) for source in pair.sources],
         ],
         sort_keys=True,
         default=str,
     )
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _source_identity(source: Source) -> dict[str, object]:
+    return {key: value for key, value in vars(source).items() if key != "object_key"}
 
 
 def existing_hashes(conn: sa.Connection, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
@@ -269,3 +277,19 @@ def all_ids(conn: sa.Connection, *, tenant_id: str) -> list[str]:
     """Every pair id of ``tenant_id``, sorted."""
     rows = conn.execute(sa.select(qa.c.id).where(qa.c.tenant_id == tenant_id).order_by(qa.c.id))
     return [row.id for row in rows]
+
+
+def ids_from_document(
+    conn: sa.Connection, document: str, *, source_type: str, tenant_id: str
+) -> set[str]:
+    """Ids of the pairs parsed from the free document called ``document``."""
+    rows = conn.execute(
+        sa.select(qa.c.id)
+        .join(document_sources, document_sources.c.qa_id == qa.c.id)
+        .where(
+            document_sources.c.document == document,
+            qa.c.source_type == source_type,
+            qa.c.tenant_id == tenant_id,
+        )
+    )
+    return {row.id for row in rows}
