@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
+from medkb.search.text import fts5_query, tsquery
 from medkb.stores.relational.pairs import Filters, filter_clause
 from medkb.stores.relational.schema import qa
 
@@ -26,25 +27,20 @@ def keyword_search(
     limit: int,
 ) -> list[tuple[str, float]]:
     """Rank active pairs of ``tenant_id`` matching any of ``words``, best first."""
-    terms = [_clean(word) for word in words]
-    terms = [term for term in terms if term]
-    if not terms:
-        return []
     if conn.dialect.name == "postgresql":
-        return _postgres_search(conn, terms, tenant_id, filters, limit)
-    return _sqlite_search(conn, terms, tenant_id, filters, limit)
-
-
-def _clean(word: str) -> str:
-    """Keep letters, digits and inner hyphens: the terms cannot inject query syntax."""
-    kept = "".join(ch if ch.isalnum() else " " for ch in word.lower())
-    return " ".join(kept.split())
+        expression = tsquery(words)
+        search = _postgres_search
+    else:
+        expression = fts5_query(words)
+        search = _sqlite_search
+    if not expression:
+        return []
+    return search(conn, expression, tenant_id, filters, limit)
 
 
 def _sqlite_search(
-    conn: sa.Connection, terms: list[str], tenant_id: str, filters: Filters | None, limit: int
+    conn: sa.Connection, expression: str, tenant_id: str, filters: Filters | None, limit: int
 ) -> list[tuple[str, float]]:
-    match = " OR ".join(f'"{term}"' for term in terms)
     fts = sa.table("qa_fts", sa.column("qa_id"), sa.column("qa_fts"))
     rank: sa.ColumnElement[float] = sa.literal_column(f"bm25(qa_fts, {_BM25_WEIGHTS})")
     query = (
@@ -55,21 +51,20 @@ def _sqlite_search(
         .order_by(rank, fts.c.qa_id)
         .limit(limit)
     )
-    rows = conn.execute(query, {"match": match})
+    rows = conn.execute(query, {"match": expression})
     # bm25() is lower-is-better and negative; flip it so higher is better everywhere.
     return [(row.qa_id, -float(row.rank)) for row in rows]
 
 
 def _postgres_search(
-    conn: sa.Connection, terms: list[str], tenant_id: str, filters: Filters | None, limit: int
+    conn: sa.Connection, expression: str, tenant_id: str, filters: Filters | None, limit: int
 ) -> list[tuple[str, float]]:
-    words = [word for term in terms for word in term.split()]
-    tsquery = sa.func.to_tsquery("english", " | ".join(f"'{word}'" for word in words))
+    query_terms = sa.func.to_tsquery("english", expression)
     vector: sa.ColumnClause[object] = sa.column("search_vector")
-    rank = sa.func.ts_rank_cd(vector, tsquery, 32)  # 32: rank / (rank + 1), in [0, 1)
+    rank = sa.func.ts_rank_cd(vector, query_terms, 32)  # 32: rank / (rank + 1), in [0, 1)
     query = (
         sa.select(qa.c.id, rank.label("rank"))
-        .where(vector.op("@@")(tsquery), qa.c.tenant_id == tenant_id, qa.c.is_active)
+        .where(vector.op("@@")(query_terms), qa.c.tenant_id == tenant_id, qa.c.is_active)
         .where(*filter_clause(filters))
         .order_by(rank.desc(), qa.c.id)
         .limit(limit)
