@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import sqlalchemy as sa
@@ -218,3 +220,15 @@ def test_sync_state_is_recorded_per_pair(kb: KnowledgeBase) -> None:
         rows = conn.execute(sa.select(sync_status.c.qa_id, sync_status.c.state)).all()
     assert {row.qa_id for row in rows} == {p.id for p in CARDIO}
     assert {row.state for row in rows} == {"synced"}
+
+
+def test_the_python_api_opens_a_home_directory(tmp_path: Path, embed_cache: Path) -> None:
+    import medkb
+
+    with medkb.open(tmp_path / "kb", embedder="static", cache_dir=embed_cache) as kb:
+        kb.add(CARDIO)
+    with medkb.open(tmp_path / "kb", embedder="static", cache_dir=embed_cache) as kb:
+        result = kb.query("how is high blood pressure treated", log=False)
+        assert result.hits[0].pair.id == "htn-treatment"
+        assert result.query_log_id is None
+    assert (tmp_path / "kb" / "medkb.db").exists()
