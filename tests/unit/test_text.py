@@ -10,14 +10,12 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from medkb.search.intent import INTENT_QTYPES, INTENTS, detect_intent
+from medkb.search.sentences import split_sentences
 from medkb.search.text import (
-    INTENT_QTYPES,
-    INTENTS,
-    detect_intent,
     fts5_query,
     keywords,
     normalise_query,
-    split_sentences,
     tsquery,
 )
 

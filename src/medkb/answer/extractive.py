@@ -28,7 +28,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from medkb.search.text import keywords, split_sentences
+from medkb.search.sentences import split_sentences
+from medkb.search.text import keywords
 
 #: The answer text when there is no evidence to quote.
 NOTHING_FOUND = "No relevant information was found in the knowledge base."

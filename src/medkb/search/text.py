@@ -1,10 +1,10 @@
-"""Text processing for medical questions: cleaning, keywords, safe FTS queries, intent, sentences.
+"""Text processing for medical questions: cleaning, keywords and safe FTS queries.
 
 Consumer questions arrive as chatty messages ("Hello doctor, ... Thanks in advance, John");
 :func:`normalise_query` strips that noise before embedding, :func:`keywords` turns what is
 left into the terms of the keyword search, and :func:`fts5_query` / :func:`tsquery` quote
-those terms so that no user text is ever parsed as query syntax. :func:`detect_intent`
-guesses the MedQuAD question type; :func:`split_sentences` feeds extractive answering.
+those terms so that no user text is ever parsed as query syntax. Intent detection lives in
+:mod:`medkb.search.intent`, sentence splitting in :mod:`medkb.search.sentences`.
 
 Everything here is pure and regex-based: no I/O, no models.
 """
@@ -153,12 +153,12 @@ def _strip_signoff(text: str) -> str:
 # --- keywords --------------------------------------------------------------------------
 
 
-def _wordset(words: str) -> frozenset[str]:
+def wordset(words: str) -> frozenset[str]:
     """The whitespace-separated words of a literal word list."""
     return frozenset(words.split())
 
 
-_STOPWORDS = _wordset(
+_STOPWORDS = wordset(
     """
     a about above after again against all am an and any are aren't as at be because been
     before being below between both but by could couldn't did didn't do does doesn't doing
@@ -175,7 +175,7 @@ _STOPWORDS = _wordset(
     """
 )
 #: Words of how people ask, not of what they ask about.
-_FILLER = _wordset(
+_FILLER = wordset(
     """
     how does tell know please kindly help want wanted need needs like get got getting give
     ask asking asked question questions answer answers thing things something anything
@@ -187,7 +187,7 @@ _FILLER = _wordset(
 _DROP = _STOPWORDS | _FILLER
 _TOKEN = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")
 #: Words ending in "s" that are not plurals (or whose singular would mislead).
-_NOT_PLURAL = _wordset(
+_NOT_PLURAL = wordset(
     """
     aids analysis diabetes herpes measles mumps rabies scabies caries rickets shingles
     series species news lens feces faeces tetanus virus lupus sepsis uterus stress illness
@@ -282,247 +282,3 @@ def _terms(words: Iterable[str]) -> list[str]:
         if re.search(r"[^\W_]", term) and term not in terms:
             terms.append(term)
     return terms
-
-
-# --- detect_intent ---------------------------------------------------------------------
-
-#: Intent → MedQuAD question types (``qtype``) it stands for.
-INTENT_QTYPES: dict[str, tuple[str, ...]] = {
-    "research": ("research",),
-    "side_effects": ("side effects",),
-    "dosage": ("dosage",),
-    "complications": ("complications",),
-    "genetics": ("genetic changes",),
-    "inheritance": ("inheritance",),
-    "frequency": ("frequency",),
-    "stages": ("stages",),
-    "support": ("support groups",),
-    "outlook": ("outlook",),
-    "susceptibility": ("susceptibility",),
-    "prevention": ("prevention",),
-    "diagnosis": ("exams and tests",),
-    "treatment": ("treatment",),
-    "causes": ("causes",),
-    "symptoms": ("symptoms",),
-    "information": ("information",),
-}
-INTENTS: tuple[str, ...] = tuple(INTENT_QTYPES)
-
-_I = "(?i)"
-#: Specific intents, most specific first: on a tie in position the earlier one wins.
-_INTENT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (name, re.compile(_I + pattern))
-    for name, pattern in (
-        ("research", r"\bresearch|\bclinical\s+trials?\b|\bbeing\s+(?:done|studied)\b"),
-        ("side_effects", r"\bside[\s-]+effects?\b|\badverse\s+(?:effects?|reactions?)\b"),
-        (
-            "frequency",
-            r"\bhow\s+(?:common|rare|prevalent|many\s+people)\b|\bprevalence\b"
-            r"|\bincidence\b",
-        ),
-        ("dosage", r"\bdos(?:e|es|age|ing)\b|\bhow\s+(?:much|many)\s+\w+\s+(?:should|can)\s"),
-        ("complications", r"\bcomplications?\b|\blong[\s-]+term\s+effects?\b"),
-        ("genetics", r"\bgenetic\s+(?:changes?|mutations?|basis|causes?)\b|\bgenes?\b"),
-        ("inheritance", r"\binherit\w*|\bhereditary\b|\bruns?\s+in\s+(?:the\s+)?famil"),
-        ("stages", r"\bstages\b|\bstaging\b|\bwhat\s+stage\b"),
-        ("support", r"\bsupport\s+groups?\b"),
-        (
-            "outlook",
-            r"\boutlook\b|\bprognosis\b|\blife\s+expectancy\b|\bsurvival\b"
-            r"|\bcurable\b|\bhow\s+long\s+(?:\w+\s+){0,4}(?:live|survive|last)\b",
-        ),
-        (
-            "susceptibility",
-            r"\bat\s+(?:high\s+|higher\s+|greater\s+)?risk\b"
-            r"|\brisk\s+factors?\b|\bsusceptib\w*|\bmore\s+likely\s+to\s+(?:get|develop)\b"
-            r"|\bwho\s+(?:gets|can\s+get|is\s+affected)\b",
-        ),
-        (
-            "prevention",
-            r"\bprevent\w*|\bavoid\s+(?:getting|catching)\b|\bvaccin\w*"
-            r"|\breduce\s+(?:the|my|your)\s+risk\b|\bprotect\s+(?:myself|yourself|against)\b",
-        ),
-        (
-            "diagnosis",
-            r"\bdiagnos\w*|\btests?\b|\btesting\b|\bexams?\b|\bexamination\b"
-            r"|\bscreen(?:ing)?\b|\bbiopsy\b|\bdetect\w*",
-        ),
-        (
-            "treatment",
-            r"\btreat\w*|\btherap\w*|\bcur(?:e|es|ed|ing)\b|\bremed(?:y|ies)\b"
-            r"|\bmedications?\b|\bmedicines?\b|\bmanag(?:e|ed|ing|ement)\b|\bsurgery\b"
-            r"|\bget\s+rid\s+of\b|\bwhat\s+(?:should|can)\s+i\s+(?:do|take)\b"
-            r"|\bwhat\s+to\s+do\b|\brelie(?:f|ve)\b",
-        ),
-        (
-            "causes",
-            r"\bcaus(?:e|es|ed|ing)\b|\bwhy\s+(?:do|does|did|am|is|are)\b"
-            r"|\breasons?\s+(?:for|why)\b|\btrigger\w*|\betiology\b",
-        ),
-        (
-            "symptoms",
-            r"\bsymptom\w*|\bsigns?\s+(?:of|and)\b|\bwarning\s+signs?\b"
-            r"|\bwhat\s+does\s+(?:\w+\s+){0,4}feel\s+like\b",
-        ),
-    )
-)
-_INFORMATION = re.compile(
-    _I + r"\bwhat\s+(?:is|are)\b|\bwhat's\b|\btell\s+me\s+about\b|\bdefin(?:e|ition)\b"
-    r"|\bmeaning\s+of\b|\bwhat\s+does\s+(?:\w+\s+){1,4}mean\b|\boverview\b"
-    r"|\binformation\s+(?:about|on)\b|\bwhat\s+do\s+you\s+know\s+about\b"
-)
-
-
-def detect_intent(text: str) -> str | None:
-    """Guess the MedQuAD question type of a question (case-insensitive keyword rules).
-
-    Question sentences (those ending in "?") are read first, then the whole text. Within
-    the first part that matches, the intent whose cue appears earliest wins ("What causes
-    the symptoms of ...?" → ``"causes"``); "what is X" questions with no more specific
-    cue are ``"information"``.
-
-    Args:
-        text: A question or message.
-
-    Returns:
-        One of :data:`INTENTS` (see :data:`INTENT_QTYPES` for the MedQuAD labels), or
-        ``None`` when no cue is found.
-    """
-    questions = [s for s in split_sentences(text) if s.rstrip("\"')]").endswith("?")]
-    for part in [*questions, text]:
-        intent = _earliest_intent(part)
-        if intent is not None:
-            return intent
-    return None
-
-
-def _earliest_intent(text: str) -> str | None:
-    """The specific intent whose cue starts first; else "information"; else None."""
-    best: tuple[int, int, str] | None = None
-    for priority, (name, pattern) in enumerate(_INTENT_PATTERNS):
-        match = pattern.search(text)
-        if match is not None and (best is None or (match.start(), priority) < best[:2]):
-            best = (match.start(), priority, name)
-    if best is not None:
-        return best[2]
-    return "information" if _INFORMATION.search(text) else None
-
-
-# --- split_sentences -------------------------------------------------------------------
-
-#: Abbreviations that never end a sentence (lowercase, without the final period).
-_TITLES = _wordset(
-    """
-    dr mr mrs ms prof sr jr st vs v cf fig figs al approx ca dept gen gov ref vol pp ch eq
-    ave mt rev hon lt col sgt capt jan feb apr jun jul aug sept oct nov dec esp incl
-    """
-)
-#: Abbreviations that end a sentence only before a capital letter ("5 mg. twice" vs "5 mg. It").
-_UNITS = _wordset(
-    """
-    mg mcg µg ug ml dl kg g cm mm km lb lbs oz hr hrs min mins sec secs wk wks yr yrs mo mos
-    mmol iu etc inc ltd co
-    """
-)
-_BULLET_CHARS = "•·‣◦▪●○■□➢➤►▸"
-_LINE_BULLET = re.compile(rf"[ \t]*(?:[-*+‒–—{_BULLET_CHARS}]|\d{{1,3}}[.)])(?=\s)[ \t]*")
-_INLINE_BULLET = re.compile(rf"(?:(?<=\s)|^)[{_BULLET_CHARS}](?=\s)")
-_TERMINAL = re.compile(r"(?<![.!?])[.!?]++[\"'”’)\]]*+(?=\s)")
-_NEXT_CHAR = re.compile(r"\s*(\S)")
-_PREV_WORD = re.compile(r"([^\W\d_][\w.]*)\.+$")
-_INITIALISM = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
-#: A line this short (no final punctuation) is a heading or list item, not a soft wrap.
-_SHORT_LINE = 40
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split text into sentences and list items.
-
-    Paragraphs (blank lines), bullet and numbered list items (``-``, ``*``, ``•``,
-    ``1.``, ``2)`` ...), short heading lines and lines ending in punctuation are separate
-    units; a long line without final punctuation is taken as soft-wrapped. Within a unit,
-    sentences end at ``.``, ``!`` or ``?`` before whitespace, except after abbreviations
-    ("Dr.", "vs.", "e.g.", "i.e.", "U.S."), after units before a lowercase word ("5 mg.
-    twice daily"), and after "..." before a lowercase word.
-
-    Args:
-        text: Any text.
-
-    Returns:
-        The sentences in order. Each is a verbatim, stripped substring of ``text`` (bullet
-        markers removed); pieces without a letter or digit are dropped.
-    """
-    sentences: list[str] = []
-    for start, end in _units(text):
-        for piece_start, piece_end in _sentence_spans(text, start, end):
-            piece = text[piece_start:piece_end].strip()
-            if re.search(r"[^\W_]", piece):
-                sentences.append(piece)
-    return sentences
-
-
-def _units(text: str) -> list[tuple[int, int]]:
-    """Spans of the paragraphs, list items and lines that no sentence may cross."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for line_match in re.finditer(r"[^\n]*(?:\n|$)", text):
-        line, line_end = line_match[0], line_match.end()
-        bullet = _LINE_BULLET.match(line)
-        if bullet is not None:
-            spans.append((start, line_match.start()))
-            start = line_match.start() + bullet.end()
-        if _ends_unit(line) or line_end == len(text):
-            spans.append((start, line_end))
-            start = line_end
-        if line_end == len(text):
-            break
-    return [span for piece in spans for span in _split_inline_bullets(text, *piece)]
-
-
-def _ends_unit(line: str) -> bool:
-    """Whether a line break after ``line`` ends the unit (not a soft wrap)."""
-    stripped = line.strip()
-    return not stripped or len(stripped) < _SHORT_LINE or stripped[-1] in ".!?:;\"')]”’"
-
-
-def _split_inline_bullets(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Cut a span at bullets in running text ("Symptoms: • fever • cough")."""
-    cuts = [m.start() for m in _INLINE_BULLET.finditer(text, start, end)]
-    bounds = [start, *[cut for cut in cuts if cut > start]]
-    pieces = [(a, b) for a, b in zip(bounds, [*bounds[1:], end], strict=True)]
-    return [(a + 1, b) if a in cuts else (a, b) for a, b in pieces]
-
-
-def _sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Split one unit at sentence-ending punctuation."""
-    spans: list[tuple[int, int]] = []
-    for match in _TERMINAL.finditer(text, start, end):
-        if _is_boundary(text, match.start(), match.end(), end):
-            spans.append((start, match.end()))
-            start = match.end()
-    spans.append((start, end))
-    return spans
-
-
-def _is_boundary(text: str, punct_start: int, punct_end: int, end: int) -> bool:
-    """Whether the punctuation at ``punct_start`` ends a sentence."""
-    following = _NEXT_CHAR.match(text, punct_end, end)
-    if following is None:
-        return True
-    punct = text[punct_start:punct_end]
-    if "?" in punct or "!" in punct:
-        return True
-    lower_next = following[1].islower()
-    if punct.startswith("..."):
-        return not lower_next
-    word = _PREV_WORD.search(text, max(0, punct_start - 40), punct_start + 1)
-    return _period_ends(word[1].lower() if word else "", lower_next)
-
-
-def _period_ends(word: str, lower_next: bool) -> bool:
-    """Whether a period after ``word`` ends the sentence, given the next letter's case."""
-    if word in _TITLES or _INITIALISM.fullmatch(word):
-        return False
-    if word in _UNITS:
-        return not lower_next
-    return True
