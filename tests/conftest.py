@@ -15,10 +15,11 @@ import pytest
 
 from medkb.app import KnowledgeBase, build
 from medkb.config import Settings
+from tests.embedder_fixtures import static_embedder
 from tests.fixtures_servers import milvus_server_uri, pgvector_url
 from tests.services import fresh_postgres_database
 
-__all__ = ["milvus_server_uri", "pgvector_url"]
+__all__ = ["milvus_server_uri", "pgvector_url", "static_embedder"]
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
