@@ -34,12 +34,17 @@ def nearest_in_store(
     tenant_id: str,
     k: int,
     threshold: float,
+    stored: int,
 ) -> dict[str, list[tuple[str, float]]]:
-    """For each of ``ids``, its ``k`` nearest stored pairs outside ``ids`` above ``threshold``."""
+    """For each of ``ids``, its ``k`` nearest stored pairs outside ``ids`` above ``threshold``.
+
+    ``stored`` is how many of ``ids`` the store may already hold (pairs being updated):
+    that many extra hits are asked for, so ``k`` remain after dropping them.
+    """
     skip = set(ids)
     found: dict[str, list[tuple[str, float]]] = {}
     for qa_id, vector in zip(ids, vectors, strict=True):
-        hits = store.search(vector, field="combined", k=k + len(skip), tenant_id=tenant_id)
+        hits = store.search(vector, field="combined", k=k + stored, tenant_id=tenant_id)
         kept = [(h.id, h.score) for h in hits if h.id not in skip and h.score >= threshold]
         found[qa_id] = kept[:k]
     return found

@@ -90,7 +90,7 @@ class Writer:
         changed, result = self._split_unchanged(batch)
         if changed:
             vectors = embed_pairs(self.embedder, changed)
-            neighbours = self._neighbours(changed, vectors)
+            neighbours = self._neighbours(changed, vectors, stored=len(result.updated))
             touched = self._commit(changed, vectors, neighbours, existing=result.updated)
             self._sync(touched)
         return result
@@ -134,7 +134,7 @@ class Writer:
         return changed, result
 
     def _neighbours(
-        self, batch: Sequence[QAPair], vectors: Sequence[Embeddings]
+        self, batch: Sequence[QAPair], vectors: Sequence[Embeddings], *, stored: int
     ) -> list[dict[str, list[tuple[str, float]]]]:
         if self.graph.similar_k == 0:
             return []
@@ -142,17 +142,18 @@ class Writer:
         combined = np.stack([v.combined for v in vectors])
         k, threshold = self.graph.similar_k, self.graph.similar_threshold
         try:
-            stored = linking.nearest_in_store(
+            older = linking.nearest_in_store(
                 self.store,
                 list(combined),
                 ids=ids,
                 tenant_id=self.tenant_id,
                 k=k,
                 threshold=threshold,
+                stored=stored,
             )
         except VectorStoreError:
-            stored = {}  # linking to older pairs waits for the next write; nothing is lost
-        return [stored, linking.nearest_in_batch(combined, ids=ids, k=k, threshold=threshold)]
+            older = {}  # the write goes on; only links to older pairs are skipped this time
+        return [older, linking.nearest_in_batch(combined, ids=ids, k=k, threshold=threshold)]
 
     def _commit(
         self,

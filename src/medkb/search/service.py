@@ -188,10 +188,7 @@ class Searcher:
         scores = dict(seeds)
         for qa_id, score in extra.items():
             scores[qa_id] = scores.get(qa_id, 0.0) + score
-        found = pairs.get_pairs(conn, list(scores), tenant_id=self.tenant_id)
-        kept = [qa_id for qa_id in scores if qa_id in found and _passes(found[qa_id], options)]
-        kept.sort(key=lambda qa_id: (-scores[qa_id], qa_id))
-        kept = kept[: options.top_k]
+        found, kept = self._load_best(conn, scores, options)
         rels = relations.outgoing(conn, kept)
         per_ranking = {name: dict(ranking) for name, ranking in rankings.items()}
         return [
@@ -204,6 +201,22 @@ class Searcher:
             )
             for qa_id in kept
         ]
+
+    def _load_best(
+        self, conn: sa.Connection, scores: dict[str, float], options: QueryOptions
+    ) -> tuple[dict[str, QAPair], list[str]]:
+        """Load pairs best-first, a chunk at a time, until ``top_k`` pass the filters."""
+        ranked = sorted(scores, key=lambda qa_id: (-scores[qa_id], qa_id))
+        found: dict[str, QAPair] = {}
+        kept: list[str] = []
+        chunk = max(options.top_k * 2, 1)
+        for start in range(0, len(ranked), chunk):
+            ids = ranked[start : start + chunk]
+            found.update(pairs.get_pairs(conn, ids, tenant_id=self.tenant_id))
+            kept += [qa_id for qa_id in ids if qa_id in found and _passes(found[qa_id], options)]
+            if len(kept) >= options.top_k:
+                break
+        return found, kept[: options.top_k]
 
     def _log(self, result: QueryResult, options: QueryOptions, watch: Stopwatch) -> int:
         with self.engine.begin() as conn:

@@ -109,6 +109,8 @@ class LocalVectorStore:
         self._data_version = -1
         self._indexes: dict[VectorField, AnnIndex] = {}
         self._dirty = False
+        #: Records per tenant, valid for ``_data_version``; cleared on every change.
+        self._tenant_counts: dict[str, int] = {}
         try:
             self._check_dimension()
             self._reload()
@@ -159,6 +161,7 @@ class LocalVectorStore:
     def _reload(self) -> None:
         """Rebuild the in-memory indexes from the sidecar (or the HNSW cache)."""
         self._data_version = self._current_data_version()
+        self._tenant_counts.clear()
         vids = self._all_vids()
         cached = self._load_cache(set(vids.tolist()))
         if cached is not None:
@@ -283,6 +286,7 @@ class LocalVectorStore:
                 "Check free disk space and that no other process holds a write lock."
             ) from exc
         self._data_version = self._current_data_version()
+        self._tenant_counts.clear()
         self._dirty = True
         return result
 
@@ -344,12 +348,16 @@ class LocalVectorStore:
     def _allowed(self, tenant_id: str, filters: dict[str, list[str]], live: int) -> Ids | None:
         """The vids a search may return; ``None`` when that is every record."""
         where, params = _where(tenant_id, filters)
-        if not filters:
-            mine = self._db.execute(f"SELECT count(*) FROM records WHERE {where}", params)
-            if mine.fetchone()[0] == live:  # one tenant owns everything: no selector needed
-                return None
+        if not filters and self._tenant_count(tenant_id) == live:
+            return None  # one tenant owns everything: no selector needed
         rows = self._db.execute(f"SELECT vid FROM records WHERE {where}", params).fetchall()
         return np.asarray([row[0] for row in rows], dtype=np.int64)
+
+    def _tenant_count(self, tenant_id: str) -> int:
+        if tenant_id not in self._tenant_counts:
+            row = self._db.execute("SELECT count(*) FROM records WHERE tenant_id = ?", [tenant_id])
+            self._tenant_counts[tenant_id] = int(row.fetchone()[0])
+        return self._tenant_counts[tenant_id]
 
     def _ids_of(self, vids: list[int]) -> dict[int, str]:
         if not vids:
