@@ -232,3 +232,27 @@ def test_the_python_api_opens_a_home_directory(tmp_path: Path, embed_cache: Path
         assert result.hits[0].pair.id == "htn-treatment"
         assert result.query_log_id is None
     assert (tmp_path / "kb" / "medkb.db").exists()
+
+
+def test_only_the_touched_neighbourhood_is_relinked(kb: KnowledgeBase) -> None:
+    kb.settings.graph.similar_threshold = 0.0
+    kb.add(CARDIO + OTHER)
+    with kb.engine.connect() as conn:
+        before = {
+            tuple(row)
+            for row in conn.execute(
+                sa.select(relations.c.id, relations.c.source_id, relations.c.target_id)
+            )
+        }
+    kb.update("flu-vaccine", response="A yearly flu shot is advised for everyone over six months.")
+    with kb.engine.connect() as conn:
+        after = {
+            tuple(row)
+            for row in conn.execute(
+                sa.select(relations.c.id, relations.c.source_id, relations.c.target_id)
+            )
+        }
+    untouched_before = {row for row in before if "flu-vaccine" not in row[1:]}
+    untouched_after = {row for row in after if "flu-vaccine" not in row[1:]}
+    assert untouched_before == untouched_after  # same rows, same primary keys: not rewritten
+    assert {row for row in after if "flu-vaccine" in row[1:]} - before  # its own links are new
