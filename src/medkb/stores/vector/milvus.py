@@ -70,6 +70,13 @@ def _pymilvus() -> ModuleType:
         raise missing_dependency("pymilvus", "milvus", "The milvus vector store") from exc
 
 
+#: pymilvus pings every 10 s even on an idle channel. Servers with gRPC's default keepalive
+#: policy (Milvus Lite's among them) answer that with GOAWAY "too many pings" and refuse the
+#: client's next call; pinging only while a call is in flight keeps long-lived stores usable.
+#: A private subchannel pool keeps one store's GOAWAY from reaching another store's channel.
+_GRPC_OPTIONS = {"grpc.keepalive_permit_without_calls": False, "grpc.use_local_subchannel_pool": 1}
+
+
 class MilvusVectorStore:
     """A :class:`~medkb.stores.vector.base.VectorStore` in a Milvus collection.
 
@@ -112,7 +119,9 @@ class MilvusVectorStore:
             _lite_servers.acquire(self._lite_path)
         try:
             with self._translated("connecting"):
-                return self._pymilvus.MilvusClient(uri=self.uri, timeout=self.timeout)
+                return self._pymilvus.MilvusClient(
+                    uri=self.uri, timeout=self.timeout, grpc_options=_GRPC_OPTIONS
+                )
         except BaseException:
             if self._lite_path is not None:
                 _lite_servers.release(self._lite_path)
