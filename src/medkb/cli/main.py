@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from medkb.cli import render
 from medkb.cli.context import State, console, parse_pairs, print_json, run
+from medkb.cli.sync import sync_app
 from medkb.errors import InputError
 
 app = typer.Typer(
@@ -17,7 +18,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-sync_app = typer.Typer(help="Keep the vector store in step with the relational store.")
 app.add_typer(sync_app, name="sync")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
@@ -209,13 +209,3 @@ def demo(ctx: typer.Context) -> None:
             render.query_result(kb.query(question, top_k=3))
 
     run(ctx, work)
-
-
-@sync_app.command("repair")
-def sync_repair(ctx: typer.Context) -> None:
-    """Apply every pending change to the vector store.
-
-    Example: medkb sync repair
-    """
-    applied = run(ctx, lambda kb: kb.sync())
-    console.print(f"Applied {applied} pending change(s) to the vector store.")
