@@ -27,7 +27,7 @@ from medkb.stores.relational import logs, outbox, pairs, relations
 from medkb.stores.relational.schema import kb_info
 from medkb.stores.vector.base import VectorStore
 from medkb.stores.vector.registry import open_vector_store
-from medkb.sync.apply import apply_outbox, utcnow
+from medkb.sync.apply import drain, utcnow
 
 #: ``medkb update --set KEY=VALUE`` keys stored as columns; any other key goes to ``extra``.
 _METADATA_FIELDS = {f.name for f in dataclasses.fields(QAMetadata)} - {"extra"}
@@ -172,10 +172,7 @@ class KnowledgeBase:
 
     def sync(self) -> int:
         """Apply every due outbox row to the vector store; return how many ids were applied."""
-        total = 0
-        while applied := apply_outbox(self.engine, self.store):
-            total += applied
-        return total
+        return drain(self.engine, self.store)
 
     def stats(self) -> dict[str, Any]:
         """Counts per store, categories, relations, queries, latency and sync state."""

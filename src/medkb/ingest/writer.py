@@ -20,7 +20,7 @@ from medkb.graph import linking
 from medkb.models import MAX_QUESTION_CHARS, MAX_RESPONSE_CHARS, Embeddings, QAPair, Relation
 from medkb.stores.relational import logs, outbox, pairs, relations
 from medkb.stores.vector.base import VectorStore
-from medkb.sync.apply import Clock, apply_outbox, utcnow
+from medkb.sync.apply import Clock, drain, utcnow
 
 
 @dataclass
@@ -197,8 +197,7 @@ class Writer:
         if not self.realtime or not touched:
             return
         try:
-            while apply_outbox(self.engine, self.store, clock=self.clock):
-                pass
+            drain(self.engine, self.store, clock=self.clock)
         except VectorStoreError as exc:
             raise SyncPending(
                 f"{len(touched)} pair(s) are committed to the relational store, but the vector "

@@ -119,3 +119,19 @@ def apply_outbox(
         checksums = {record.id: record_checksum(record) for record in records}
         outbox.complete(conn, batch, checksums=checksums, now=clock())
     return len(batch.ids)
+
+
+def drain(
+    engine: sa.Engine, store: VectorStore, *, clock: Clock = utcnow, max_rounds: int = 1000
+) -> int:
+    """Apply due outbox rows until none is left (or ``max_rounds`` batches); return ids applied.
+
+    The bound keeps a caller from spinning forever while other processes keep writing.
+    """
+    total = 0
+    for _ in range(max_rounds):
+        applied = apply_outbox(engine, store, clock=clock)
+        if not applied:
+            break
+        total += applied
+    return total
