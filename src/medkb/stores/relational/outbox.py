@@ -7,7 +7,7 @@ applying is idempotent, order-independent, and cannot resurrect a deleted pair.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -188,3 +188,52 @@ def sync_state(conn: sa.Connection, qa_id: str) -> dict[str, object] | None:
         "last_error": row.last_error,
         "synced_at": row.synced_at.isoformat() if row.synced_at else None,
     }
+
+
+def rows_of_tenant(conn: sa.Connection, *, tenant_id: str) -> int:
+    """Outbox rows of ``tenant_id`` not yet applied."""
+    query = sa.select(sa.func.count()).select_from(outbox).where(outbox.c.tenant_id == tenant_id)
+    return int(conn.execute(query).scalar_one())
+
+
+def oldest_created(conn: sa.Connection, *, tenant_id: str) -> datetime | None:
+    """When the oldest outbox row of ``tenant_id`` was written; ``None`` when none waits."""
+    query = sa.select(sa.func.min(outbox.c.created_at)).where(outbox.c.tenant_id == tenant_id)
+    found: datetime | None = conn.execute(query).scalar_one()
+    return found
+
+
+def release(conn: sa.Connection, *, now: datetime) -> int:
+    """Make every backed-off row due at ``now`` (an operator asked to apply them now)."""
+    done = conn.execute(outbox.update().where(outbox.c.available_at > now).values(available_at=now))
+    return int(done.rowcount)
+
+
+def record_synced(
+    conn: sa.Connection, checksums: Mapping[str, str], *, tenant_id: str, now: datetime
+) -> None:
+    """Record ids as synced with their checksums, creating missing ``sync_status`` rows."""
+    if not checksums:
+        return
+    _mark(conn, list(checksums), tenant_id=tenant_id, state="synced", now=now)
+    conn.execute(
+        sync_status.update()
+        .where(sync_status.c.qa_id == sa.bindparam("b_id"), sync_status.c.store == VECTOR_STORE)
+        .values(
+            checksum=sa.bindparam("b_sum"),
+            attempts=0,
+            last_error=None,
+            synced_at=now,
+        ),
+        [{"b_id": qa_id, "b_sum": digest} for qa_id, digest in checksums.items()],
+    )
+
+
+def forget(conn: sa.Connection, ids: Collection[str], *, tenant_id: str) -> None:
+    """Drop the ``sync_status`` rows of ids the relational store no longer has."""
+    if ids:
+        conn.execute(
+            sync_status.delete().where(
+                sync_status.c.qa_id.in_(list(ids)), sync_status.c.tenant_id == tenant_id
+            )
+        )

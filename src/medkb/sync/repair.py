@@ -1,0 +1,153 @@
+"""Bringing the vector store back to the relational store: ``medkb sync repair``.
+
+The relational store is the system of record and holds every embedding, so the vector
+store can always be repaired without re-embedding:
+
+1. :func:`drain` applies every outbox row now, backed-off ones included;
+2. :func:`~medkb.sync.verify.verify` finds what still differs (missing, extra, stale);
+3. :func:`reapply` makes the vector store match the relational store for exactly those
+   ids — or, with ``rebuild``, :func:`rebuild` deletes every record of the tenant and
+   writes them all again from the stored embeddings;
+4. a second verify proves the result, and ``sync_status`` records each id as synced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from medkb.stores.relational import outbox, pairs
+from medkb.stores.vector.base import VectorStore
+from medkb.sync.apply import Clock, apply_outbox, current_records, record_checksum, utcnow
+from medkb.sync.verify import BATCH_SIZE, VerifyReport, batches, verify
+
+
+@dataclass(frozen=True)
+class RepairReport:
+    """What a repair did, and how the stores compared before and after it."""
+
+    applied: int  # ids applied from the outbox first
+    upserted: int
+    deleted: int
+    rebuilt: bool
+    before: VerifyReport
+    after: VerifyReport
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view, with both verify reports in full."""
+        return {
+            "applied": self.applied,
+            "upserted": self.upserted,
+            "deleted": self.deleted,
+            "rebuilt": self.rebuilt,
+            "before": self.before.to_dict(),
+            "after": self.after.to_dict(),
+        }
+
+
+def drain(engine: sa.Engine, store: VectorStore, *, clock: Clock = utcnow) -> int:
+    """Apply every outbox row now, ignoring retry back-off; return the ids applied.
+
+    Raises:
+        VectorStoreError: the vector store is still failing; the rows stay in the outbox.
+    """
+    with engine.begin() as conn:
+        outbox.release(conn, now=clock())
+    total = 0
+    while applied := apply_outbox(engine, store, clock=clock):
+        total += applied
+    return total
+
+
+def reapply(
+    engine: sa.Engine,
+    store: VectorStore,
+    ids: Sequence[str],
+    *,
+    tenant_id: str,
+    batch_size: int = BATCH_SIZE,
+    clock: Clock = utcnow,
+) -> tuple[int, int]:
+    """Make the vector store match the relational store for ``ids``; return (upserted, deleted).
+
+    Each id is read again from the relational store, so an id written since it was found
+    drifting is upserted as it is now rather than deleted.
+    """
+    upserted = deleted = 0
+    for chunk in batches(ids, batch_size):
+        with engine.connect() as conn:
+            records = current_records(conn, chunk)
+        present = {record.id for record in records}
+        gone = [qa_id for qa_id in chunk if qa_id not in present]
+        if records:
+            store.upsert(records)
+        if gone:
+            store.delete(gone)
+        with engine.begin() as conn:
+            checksums = {record.id: record_checksum(record) for record in records}
+            outbox.record_synced(conn, checksums, tenant_id=tenant_id, now=clock())
+            outbox.forget(conn, gone, tenant_id=tenant_id)
+        upserted, deleted = upserted + len(records), deleted + len(gone)
+    return upserted, deleted
+
+
+def rebuild(
+    engine: sa.Engine,
+    store: VectorStore,
+    *,
+    tenant_id: str,
+    batch_size: int = BATCH_SIZE,
+    clock: Clock = utcnow,
+) -> tuple[int, int]:
+    """Delete every vector record of ``tenant_id`` and write them all again from the
+    stored embeddings (nothing is re-embedded); return (upserted, deleted).
+    """
+    deleted = 0
+    for chunk in batches(list(store.ids(tenant_id)), batch_size):
+        store.delete(chunk)
+        deleted += len(chunk)
+    with engine.connect() as conn:
+        ids = pairs.all_ids(conn, tenant_id=tenant_id)
+    upserted, _ = reapply(
+        engine, store, ids, tenant_id=tenant_id, batch_size=batch_size, clock=clock
+    )
+    return upserted, deleted
+
+
+def repair(
+    engine: sa.Engine,
+    store: VectorStore,
+    *,
+    tenant_id: str,
+    rebuild_all: bool = False,
+    batch_size: int = BATCH_SIZE,
+    clock: Clock = utcnow,
+) -> RepairReport:
+    """Apply the outbox, fix what still drifts (or rebuild everything), verify again.
+
+    Raises:
+        VectorStoreError: the vector store failed; run the repair again once it is back.
+    """
+    applied = drain(engine, store, clock=clock)
+    before = verify(engine, store, tenant_id=tenant_id, batch_size=batch_size)
+    if rebuild_all:
+        upserted, deleted = rebuild(
+            engine, store, tenant_id=tenant_id, batch_size=batch_size, clock=clock
+        )
+    else:
+        drifted = [*before.missing, *before.stale, *before.extra]
+        upserted, deleted = reapply(
+            engine, store, drifted, tenant_id=tenant_id, batch_size=batch_size, clock=clock
+        )
+    after = verify(engine, store, tenant_id=tenant_id, batch_size=batch_size)
+    return RepairReport(
+        applied=applied,
+        upserted=upserted,
+        deleted=deleted,
+        rebuilt=rebuild_all,
+        before=before,
+        after=after,
+    )
