@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from medkb.cli import render
 from medkb.cli.context import State, console, parse_pairs, print_json, run
+from medkb.cli.evaluate import evaluate_command
 from medkb.cli.sync import sync_app
 from medkb.errors import InputError
 
@@ -19,6 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(sync_app, name="sync")
+app.command("eval")(evaluate_command)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 
