@@ -3,7 +3,7 @@
 The relational store is the system of record and holds every embedding, so the vector
 store can always be repaired without re-embedding:
 
-1. :func:`drain` applies every outbox row now, backed-off ones included;
+1. :func:`apply_pending` applies every outbox row now, backed-off ones included;
 2. :func:`~medkb.sync.verify.verify` finds what still differs (missing, extra, stale);
 3. :func:`reapply` makes the vector store match the relational store for exactly those
    ids — or, with ``rebuild``, :func:`rebuild` deletes every record of the tenant and
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from medkb.stores.relational import outbox, pairs
 from medkb.stores.vector.base import VectorStore
-from medkb.sync.apply import Clock, apply_outbox, current_records, record_checksum, utcnow
+from medkb.sync.apply import Clock, current_records, drain, record_checksum, utcnow
 from medkb.sync.verify import BATCH_SIZE, VerifyReport, batches, verify
 
 
@@ -48,7 +48,7 @@ class RepairReport:
         }
 
 
-def drain(engine: sa.Engine, store: VectorStore, *, clock: Clock = utcnow) -> int:
+def apply_pending(engine: sa.Engine, store: VectorStore, *, clock: Clock = utcnow) -> int:
     """Apply every outbox row now, ignoring retry back-off; return the ids applied.
 
     Raises:
@@ -56,10 +56,7 @@ def drain(engine: sa.Engine, store: VectorStore, *, clock: Clock = utcnow) -> in
     """
     with engine.begin() as conn:
         outbox.release(conn, now=clock())
-    total = 0
-    while applied := apply_outbox(engine, store, clock=clock):
-        total += applied
-    return total
+    return drain(engine, store, clock=clock)
 
 
 def reapply(
@@ -131,7 +128,7 @@ def repair(
     Raises:
         VectorStoreError: the vector store failed; run the repair again once it is back.
     """
-    applied = drain(engine, store, clock=clock)
+    applied = apply_pending(engine, store, clock=clock)
     before = verify(engine, store, tenant_id=tenant_id, batch_size=batch_size)
     if rebuild_all:
         upserted, deleted = rebuild(
