@@ -61,6 +61,7 @@ def test_a_home_built_from_another_corpus_is_refused(
     ensure_corpus(eval_kb, corpus)
     again = ensure_corpus(eval_kb, corpus)
     assert again.reused and again.ingest_s == 0.0 and again.pairs == 30
+    assert again.built_s is not None and again.built_s > 0
     other = tmp_path / "other.jsonl"
     other.write_text(corpus.read_text().replace("doctors", "clinicians"))
     with pytest.raises(InputError, match="empty --home"):

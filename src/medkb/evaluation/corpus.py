@@ -24,11 +24,16 @@ from medkb.stores.relational import pairs
 from medkb.stores.relational.schema import kb_info
 
 MARKER_KEY = "eval_corpus_sha256"
+BUILD_SECONDS_KEY = "eval_corpus_ingest_s"
 
 
 @dataclass
 class CorpusBuild:
-    """How the knowledge base under evaluation came to hold the corpus."""
+    """How the knowledge base under evaluation came to hold the corpus.
+
+    ``ingest_s`` is this run's ingest time (0 when the home was reused); ``built_s`` the
+    ingest time recorded when the home was built, when known.
+    """
 
     corpus: str
     sha256: str
@@ -36,6 +41,7 @@ class CorpusBuild:
     reused: bool
     ingest_s: float
     warnings: int = 0
+    built_s: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -45,6 +51,7 @@ class CorpusBuild:
             "reused": self.reused,
             "ingest_s": round(self.ingest_s, 2),
             "warnings": self.warnings,
+            "built_s": None if self.built_s is None else round(self.built_s, 2),
         }
 
 
@@ -75,9 +82,11 @@ def ensure_corpus(
             has a file error.
     """
     sha = file_sha256(corpus)
-    recorded, count = _marker(kb), _count(kb)
+    recorded, count = _info(kb, MARKER_KEY), _count(kb)
     if recorded == sha and count:
-        return CorpusBuild(corpus.name, sha, count, reused=True, ingest_s=0.0)
+        built = _info(kb, BUILD_SECONDS_KEY)
+        seconds = float(built) if built else None
+        return CorpusBuild(corpus.name, sha, count, reused=True, ingest_s=0.0, built_s=seconds)
     if count:
         raise InputError(
             f"The home {kb.settings.home} already holds {count:,} pairs that were not built "
@@ -90,22 +99,24 @@ def ensure_corpus(
         first = report.errors[0]
         raise InputError(f"Could not ingest the corpus: {vars(first)}. Fix the file and retry.")
     elapsed = time.perf_counter() - start
-    _set_marker(kb, sha)
-    return CorpusBuild(corpus.name, sha, _count(kb), False, elapsed, len(report.warnings))
+    _set_info(kb, {MARKER_KEY: sha, BUILD_SECONDS_KEY: f"{elapsed:.2f}"})
+    return CorpusBuild(
+        corpus.name, sha, _count(kb), False, elapsed, len(report.warnings), built_s=elapsed
+    )
 
 
-def _marker(kb: KnowledgeBase) -> str | None:
+def _info(kb: KnowledgeBase, key: str) -> str | None:
     with kb.engine.connect() as conn:
         value = conn.execute(
-            sa.select(kb_info.c.value).where(kb_info.c.key == MARKER_KEY)
+            sa.select(kb_info.c.value).where(kb_info.c.key == key)
         ).scalar_one_or_none()
     return None if value is None else str(value)
 
 
-def _set_marker(kb: KnowledgeBase, sha: str) -> None:
+def _set_info(kb: KnowledgeBase, values: dict[str, str]) -> None:
     with kb.engine.begin() as conn:
-        conn.execute(kb_info.delete().where(kb_info.c.key == MARKER_KEY))
-        conn.execute(kb_info.insert(), [{"key": MARKER_KEY, "value": sha}])
+        conn.execute(kb_info.delete().where(kb_info.c.key.in_(list(values))))
+        conn.execute(kb_info.insert(), [{"key": k, "value": v} for k, v in values.items()])
 
 
 def _count(kb: KnowledgeBase) -> int:
