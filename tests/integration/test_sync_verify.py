@@ -1,22 +1,20 @@
 """``sync verify`` finds drift that was made behind medkb's back, and ``sync repair`` removes it.
 
 Drift is made directly in a real vector store (a record deleted, a bogus one added, one
-overwritten), on SQLite and PostgreSQL with the local index, and on Milvus Lite.
+overwritten), on SQLite and PostgreSQL with the local index, and on Milvus Lite and pgvector.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from medkb.app import KnowledgeBase, build
-from medkb.config import Settings
+from medkb.app import KnowledgeBase
 from medkb.models import QAMetadata, QAPair
 from medkb.stores.relational import outbox as outbox_rows
 from medkb.stores.relational.schema import outbox, sync_status
@@ -24,6 +22,9 @@ from medkb.sync.apply import record_checksum, utcnow
 from medkb.sync.repair import repair
 from medkb.sync.verify import status, verify
 from tests.integration.test_kb import CARDIO, OTHER, store_matches_relational
+from tests.integration.test_kb_backends import backend_kb, pgvector_database
+
+__all__ = ["backend_kb", "pgvector_database"]  # fixtures: each production vector backend
 
 
 def make_drift(kb: KnowledgeBase) -> None:
@@ -134,26 +135,12 @@ def test_rebuild_rewrites_every_record_without_re_embedding(
     check_rebuild_does_not_re_embed(kb, monkeypatch)
 
 
-@pytest.fixture
-def milvus_kb(tmp_path: Path, embed_cache: Path) -> Iterator[KnowledgeBase]:
-    pytest.importorskip("milvus_lite", reason="Milvus Lite needs the milvus extra")
-    settings = Settings(
-        home=tmp_path / "home",
-        embedder="static",
-        cache_dir=embed_cache,
-        vector_url=str(tmp_path / "milvus.db"),
-    )
-    with build(settings) as kb:
-        yield kb
-
-
-@pytest.mark.milvus
-def test_milvus_lite_drift_repair_and_rebuild(
-    milvus_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+def test_drift_repair_and_rebuild_on_milvus_lite_and_pgvector(
+    backend_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    check_drift_is_found_and_repaired(milvus_kb)
-    monkeypatch.setattr(milvus_kb.embedder, "embed", lambda texts: 1 / 0)
-    kb = milvus_kb
+    kb = backend_kb
+    check_drift_is_found_and_repaired(kb)
+    monkeypatch.setattr(kb.embedder, "embed", lambda texts: 1 / 0)
     report = repair(kb.engine, kb.store, tenant_id=kb.tenant_id, rebuild_all=True)
     assert report.after.clean and (report.upserted, report.deleted) == (5, 5)
     store_matches_relational(kb)
