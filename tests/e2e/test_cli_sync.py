@@ -26,6 +26,7 @@ def test_status_verify_and_repair(tmp_path: Path, embed_cache: Path) -> None:
         "synced": created,
         "outbox_rows": 0,
         "oldest_pending_age_s": None,
+        "failed_ids": [],
     }
     clean = medkb(home, embed_cache, "sync", "verify")
     assert clean.returncode == 0 and "No drift" in clean.stdout, clean.stdout + clean.stderr

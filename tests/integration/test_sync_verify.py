@@ -92,6 +92,23 @@ def test_repair_applies_backed_off_outbox_rows_first(kb: KnowledgeBase) -> None:
     assert (after.outbox_rows, after.oldest_pending_age_s, after.synced) == (0, None, 2)
 
 
+def test_status_lists_parked_ids_and_repair_applies_them(kb: KnowledgeBase) -> None:
+    kb.add(OTHER)
+    now = utcnow()
+    with kb.engine.begin() as conn:  # an apply that failed and was parked
+        outbox_rows.enqueue(conn, ["asthma-triggers"], tenant_id=kb.tenant_id, op="upsert", now=now)
+        batch = outbox_rows.claim(conn, now=now, ids=["asthma-triggers"])
+        outbox_rows.fail(conn, batch, error="connection refused", now=now, max_attempts=1)
+    parked = status(kb.engine, tenant_id=kb.tenant_id)
+    assert (parked.failed, parked.synced, parked.outbox_rows) == (1, 1, 1)
+    assert parked.failed_ids == [
+        {"id": "asthma-triggers", "attempts": 1, "last_error": "connection refused"}
+    ]
+    assert repair(kb.engine, kb.store, tenant_id=kb.tenant_id).applied == 1
+    after = status(kb.engine, tenant_id=kb.tenant_id)
+    assert (after.failed, after.synced, after.failed_ids) == (0, 2, [])
+
+
 def many_pairs(count: int) -> list[QAPair]:
     topics = ["asthma", "diabetes", "migraine", "anaemia", "gout", "eczema", "angina"]
     return [

@@ -40,6 +40,14 @@ def sync_status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         f"{report.failed} failed; {report.outbox_rows} outbox row(s); oldest pending: "
         f"{'none' if age is None else f'{age:.1f} s'}."
     )
+    for failed in report.failed_ids:
+        console.print(
+            f"  failed: {failed['id']} after {failed['attempts']} attempt(s): "
+            f"{failed['last_error']}",
+            highlight=False,
+        )
+    if report.failed or report.pending:
+        console.print("Run 'medkb sync repair' to apply them now.")
 
 
 @sync_app.command("verify")

@@ -101,6 +101,9 @@ def rebuild(
 ) -> tuple[int, int]:
     """Delete every vector record of ``tenant_id`` and write them all again from the
     stored embeddings (nothing is re-embedded); return (upserted, deleted).
+
+    Dense search finds fewer records until the rebuild ends; keyword search is unaffected.
+    Writes made meanwhile are safe: each id is re-read from the relational store.
     """
     deleted = 0
     for chunk in batches(list(store.ids(tenant_id)), batch_size):

@@ -19,7 +19,7 @@ vector store that was down); ``medkb sync repair`` applies them and fixes the re
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
@@ -73,6 +73,8 @@ class SyncStatus:
     outbox_rows: int
     #: Seconds since the oldest outbox row was written; ``None`` when the outbox is empty.
     oldest_pending_age_s: float | None
+    #: Up to 20 ids parked as failed: ``{"id", "attempts", "last_error"}``.
+    failed_ids: list[dict[str, object]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view."""
@@ -158,6 +160,7 @@ def status(engine: sa.Engine, *, tenant_id: str, clock: Clock = utcnow) -> SyncS
         states = outbox.state_counts(conn, tenant_id=tenant_id)
         rows = outbox.rows_of_tenant(conn, tenant_id=tenant_id)
         oldest = outbox.oldest_created(conn, tenant_id=tenant_id)
+        failed = outbox.failed_ids(conn, tenant_id=tenant_id)
     return SyncStatus(
         tenant_id=tenant_id,
         pending=states.get("pending", 0),
@@ -165,6 +168,7 @@ def status(engine: sa.Engine, *, tenant_id: str, clock: Clock = utcnow) -> SyncS
         synced=states.get("synced", 0),
         outbox_rows=rows,
         oldest_pending_age_s=None if oldest is None else age_seconds(oldest, clock()),
+        failed_ids=failed,
     )
 
 

@@ -237,3 +237,20 @@ def forget(conn: sa.Connection, ids: Collection[str], *, tenant_id: str) -> None
                 sync_status.c.qa_id.in_(list(ids)), sync_status.c.tenant_id == tenant_id
             )
         )
+
+
+def failed_ids(conn: sa.Connection, *, tenant_id: str, limit: int = 20) -> list[dict[str, object]]:
+    """The ids parked as ``failed`` (most attempts first), with their last error."""
+    rows = conn.execute(
+        sa.select(sync_status.c.qa_id, sync_status.c.attempts, sync_status.c.last_error)
+        .where(
+            sync_status.c.tenant_id == tenant_id,
+            sync_status.c.store == VECTOR_STORE,
+            sync_status.c.state == "failed",
+        )
+        .order_by(sync_status.c.attempts.desc(), sync_status.c.qa_id)
+        .limit(limit)
+    )
+    return [
+        {"id": row.qa_id, "attempts": row.attempts, "last_error": row.last_error} for row in rows
+    ]
