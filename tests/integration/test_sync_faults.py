@@ -120,11 +120,6 @@ def test_writes_survive_a_stopped_milvus_server_and_repair_catches_up(
 
 
 @pytest.mark.milvus
-@pytest.mark.xfail(
-    strict=True,
-    reason="MilvusVectorStore does not load() again a collection that a restarted server "
-    "reports as 'released'; until it does, a long-lived process must reopen the store",
-)
 def test_a_long_lived_store_reads_again_after_the_server_restarts(
     tmp_path: Path, embed_cache: Path
 ) -> None:

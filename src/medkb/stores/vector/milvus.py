@@ -219,7 +219,14 @@ class MilvusVectorStore:
         if client is None:
             raise VectorStoreError("This Milvus vector store is closed; open a new one.")
         with self._translated(action):
-            return getattr(client, method)(self.collection, timeout=self.timeout, **arguments)
+            try:
+                return getattr(client, method)(self.collection, timeout=self.timeout, **arguments)
+            except self._errors as exc:
+                if not _not_loaded(exc):
+                    raise
+                # A restarted server keeps the collection but not its loaded state.
+                client.load_collection(self.collection, timeout=self.timeout)
+                return getattr(client, method)(self.collection, timeout=self.timeout, **arguments)
 
     # ---- the VectorStore contract -------------------------------------------------------
 
@@ -330,6 +337,15 @@ class MilvusVectorStore:
 # ---- expressions and rows ------------------------------------------------------------------
 
 _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+#: Milvus's error code for a collection that exists but is not loaded into memory.
+_COLLECTION_NOT_LOADED = 101
+
+
+def _not_loaded(exc: BaseException) -> bool:
+    """Whether a driver error says the collection must be load()-ed first."""
+    return getattr(exc, "code", None) == _COLLECTION_NOT_LOADED or "call load()" in str(exc)
 
 
 def _literal(value: str) -> str:
