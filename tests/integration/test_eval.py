@@ -99,4 +99,9 @@ def test_cli_eval_json_then_reuses_the_home(
     )
     assert second.returncode == 0, second.stderr
     assert "reused" in second.stdout and "ndcg@10" in second.stdout
-    assert not (tmp_path / "unused").exists()
+
+    temporary = medkb(tmp_path / "unused", embed_cache, "eval", *files, "--mode", "dense", "--json")
+    assert temporary.returncode == 0, temporary.stderr
+    build = json.loads(temporary.stdout)["build"]
+    assert build["home"] is None and build["reused"] is False and build["pairs"] == 30
+    assert not (tmp_path / "unused").exists()  # MEDKB_HOME is never written by eval
