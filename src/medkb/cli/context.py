@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from medkb.config import Settings
 from medkb.errors import MedkbError
@@ -79,3 +80,16 @@ def parse_pairs(values: list[str], option: str) -> dict[str, list[str]]:
             raise typer.Exit(2)
         parsed.setdefault(key.strip(), []).append(item.strip())
     return parsed
+
+
+def progress_bar(quiet: bool) -> Progress:
+    """The progress bar long commands show (hidden with ``--json``)."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+        transient=True,
+    )

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from medkb.cli.context import console, handled, print_json, state
+from medkb.cli.context import console, handled, print_json, progress_bar, state
 from medkb.evaluation.harness import EvalReport
 
 
@@ -89,7 +88,7 @@ def _run(
 
     corpus, queries_file, qrels_file = files
     queries, qrels = load_queries(queries_file), load_qrels(qrels_file)
-    with build(Settings(**overrides)) as kb, _progress(quiet) as bar:
+    with build(Settings(**overrides)) as kb, progress_bar(quiet) as bar:
         task = bar.add_task("ingest", total=None)
         built = ensure_corpus(
             kb,
@@ -115,18 +114,6 @@ def _home(home: Path | None) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="medkb-eval-") as temporary:
         yield Path(temporary)
-
-
-def _progress(quiet: bool) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=quiet,
-        transient=True,
-    )
 
 
 def _render(report: EvalReport) -> None:

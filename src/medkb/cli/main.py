@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from medkb.cli import render
-from medkb.cli.context import State, console, parse_pairs, print_json, run
+from medkb.cli.context import State, console, parse_pairs, print_json, progress_bar, run
 from medkb.cli.evaluate import evaluate_command
 from medkb.cli.sync import sync_app
 from medkb.errors import InputError
@@ -57,7 +56,7 @@ def ingest(
     """
 
     def work(kb: Any) -> Any:
-        with _progress(json_out) as bar:
+        with progress_bar(json_out) as bar:
             task = bar.add_task("ingest", total=None)
             report = kb.ingest(
                 paths,
@@ -72,18 +71,6 @@ def ingest(
     print_json(report.to_dict()) if json_out else render.ingest_report(report)
     if report.errors:
         raise typer.Exit(InputError.exit_code)
-
-
-def _progress(quiet: bool) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=quiet,
-        transient=True,
-    )
 
 
 @app.command()
@@ -198,7 +185,7 @@ def demo(ctx: typer.Context) -> None:
     from medkb.demo import DEMO_QUESTIONS, demo_files
 
     def work(kb: Any) -> None:
-        with _progress(False) as bar:
+        with progress_bar(False) as bar:
             task = bar.add_task("ingest", total=None)
             report = kb.ingest(
                 demo_files(),
