@@ -195,7 +195,12 @@ sync_status = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("synced_at", Timestamp),
     sa.Column("updated_at", Timestamp, nullable=False),
+    # Who is applying this id right now and until when (DESIGN "Consistency"): one worker
+    # at a time per id, so two workers never write versions of one pair out of order.
+    sa.Column("lease_owner", sa.String(64)),
+    sa.Column("lease_until", Timestamp),
     sa.Index("ix_sync_status_state", "store", "state"),
+    sa.Index("ix_sync_status_lease", "lease_owner"),
 )
 
 outbox = sa.Table(
