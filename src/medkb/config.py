@@ -89,6 +89,11 @@ class Settings(BaseSettings):
     device: str | None = Field(
         None, description="Torch device for the minilm embedder; default CUDA when present."
     )
+    s3_endpoint_url: str | None = Field(
+        None,
+        description="Endpoint of an S3-compatible object store (MinIO, OBS) for s3:// backup "
+        "targets; default AWS. Credentials come from the usual AWS environment/config.",
+    )
     sync_strategy: Literal["realtime", "eventual", "batch"] = Field(
         "realtime", description="When writes reach the vector store (DESIGN 'Consistency')."
     )

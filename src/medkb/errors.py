@@ -6,7 +6,8 @@
     ├── InputError               bad input from the caller
     │   ├── UnreadableDocument   a file that cannot be read or parsed
     │   ├── EmptyDocument        a file with no usable text / no Q&A pairs
-    │   └── FieldTooLong         a question or response over the SPEC limits
+    │   ├── FieldTooLong         a question or response over the SPEC limits
+    │   └── InvalidBackup        a corrupt, partial or incompatible backup (medkb restore)
     ├── NotFound                 an unknown Q&A id, query log id, ...
     ├── EmbedderMismatch         the KB was built with another embedding model
     └── StoreError               a store failed
@@ -54,6 +55,10 @@ class EmptyDocument(InputError):
 
 class FieldTooLong(InputError):
     pass
+
+
+class InvalidBackup(InputError):
+    """A backup that must not be restored: corrupt, partial or made by an incompatible medkb."""
 
 
 class NotFound(MedkbError):
