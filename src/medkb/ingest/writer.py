@@ -7,7 +7,7 @@ brought up to date from the outbox afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -53,8 +53,21 @@ def check_lengths(pair: QAPair) -> None:
             )
 
 
-def embed_pairs(embedder: Embedder, batch: Sequence[QAPair]) -> list[Embeddings]:
-    """The three embeddings of each pair, from one embedder call."""
+def embed_pairs(
+    embedder: Embedder, batch: Sequence[QAPair], *, known: Mapping[str, Embeddings] | None = None
+) -> list[Embeddings]:
+    """The three embeddings of each pair, from one embedder call.
+
+    ``known`` vectors made by this embedder's model (an import of medkb's own export) are
+    reused as they are; every other pair is embedded.
+    """
+    reuse = {k: v for k, v in (known or {}).items() if v.model_id == embedder.model_id}
+    todo = [pair for pair in batch if pair.id not in reuse]
+    fresh = dict(zip([p.id for p in todo], _embed(embedder, todo), strict=True)) if todo else {}
+    return [reuse[p.id] if p.id in reuse else fresh[p.id] for p in batch]
+
+
+def _embed(embedder: Embedder, batch: Sequence[QAPair]) -> list[Embeddings]:
     texts = [p.question for p in batch] + [p.response for p in batch]
     texts += [f"{p.question}\n{p.response}" for p in batch]
     matrix = embedder.embed(texts)
@@ -81,15 +94,21 @@ class Writer:
         self.engine, self.store, self.embedder = engine, store, embedder
         self.graph, self.tenant_id, self.realtime, self.clock = graph, tenant_id, realtime, clock
 
-    def upsert(self, batch: Sequence[QAPair]) -> WriteResult:
-        """Create or update pairs; unchanged pairs are left alone."""
+    def upsert(
+        self, batch: Sequence[QAPair], *, embeddings: Mapping[str, Embeddings] | None = None
+    ) -> WriteResult:
+        """Create or update pairs; unchanged pairs are left alone.
+
+        ``embeddings`` (by pair id) are reused instead of re-embedding when they come from
+        this writer's embedding model.
+        """
         batch = _last_per_id(batch)
         for pair in batch:
             pair.tenant_id = self.tenant_id
             check_lengths(pair)
         changed, result = self._split_unchanged(batch)
         if changed:
-            vectors = embed_pairs(self.embedder, changed)
+            vectors = embed_pairs(self.embedder, changed, known=embeddings)
             neighbours = self._neighbours(changed, vectors, stored=len(result.updated))
             touched = self._commit(changed, vectors, neighbours, existing=result.updated)
             self._sync(touched)
