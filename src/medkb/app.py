@@ -25,8 +25,8 @@ from medkb.stores.objects.local import LocalObjectStore
 from medkb.stores.relational import engine as relational
 from medkb.stores.relational import logs, outbox, pairs, relations
 from medkb.stores.relational.schema import kb_info
-from medkb.stores.vector.base import VectorStore
-from medkb.stores.vector.registry import open_vector_store
+from medkb.stores.vector.base import COLLECTION, VectorStore
+from medkb.stores.vector.registry import COLLECTION_KEY, open_vector_store
 from medkb.sync.apply import drain, utcnow
 
 #: ``medkb update --set KEY=VALUE`` keys stored as columns; any other key goes to ``extra``.
@@ -242,6 +242,13 @@ def check_embedder(engine: sa.Engine, embedder: Embedder) -> None:
         )
 
 
+def active_collection(engine: sa.Engine) -> str:
+    """The vector collection queries use: ``medkb reembed`` switches it in ``kb_info``."""
+    with engine.connect() as conn:
+        query = sa.select(kb_info.c.value).where(kb_info.c.key == COLLECTION_KEY)
+        return conn.execute(query).scalar_one_or_none() or COLLECTION
+
+
 def build(settings: Settings) -> KnowledgeBase:
     """Open (creating and migrating if needed) the knowledge base ``settings`` describe."""
     settings.home.mkdir(parents=True, exist_ok=True)
@@ -257,6 +264,7 @@ def build(settings: Settings) -> KnowledgeBase:
             dimension=embedder.dimension,
             home=settings.home,
             database_url=settings.resolved_database_url(),
+            collection=active_collection(engine),
         )
     except BaseException:
         engine.dispose()

@@ -422,6 +422,20 @@ class LocalVectorStore:
                 self._save_cache()
             self._indexes = {}
 
+    def drop(self) -> None:
+        """Close the store and delete its files (the directory too, when left empty).
+
+        Only the files this store writes are removed, so a directory shared with other
+        files keeps them.
+        """
+        self.close()
+        patterns = (f"{SIDECAR}*", "*.hnsw.faiss")
+        for pattern in patterns:
+            for path in self.directory.glob(pattern):
+                path.unlink(missing_ok=True)
+        with suppress(OSError):
+            self.directory.rmdir()
+
 
 _NO_IDS: Ids = np.zeros(0, dtype=np.int64)
 

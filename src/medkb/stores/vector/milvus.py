@@ -319,6 +319,13 @@ class MilvusVectorStore:
         rows = self._call("counting", "query", filter=expression, output_fields=["count(*)"])
         return int(rows[0]["count(*)"])
 
+    def drop(self) -> None:
+        """Drop the collection and close the client."""
+        try:
+            self._call("dropping the collection", "drop_collection")
+        finally:
+            self.close()
+
     def close(self) -> None:
         """Close the client and, for Milvus Lite, stop its in-process server when unused."""
         with self._lock:

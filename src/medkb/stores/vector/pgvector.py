@@ -387,6 +387,16 @@ class PgVectorStore:
         params = () if tenant_id is None else (tenant_id,)
         return self._run("reading", lambda conn: conn.execute(statement, params).fetchall())
 
+    def drop(self) -> None:
+        """Drop the table (its indexes go with it) and close the connection."""
+        statement = self._sql.SQL("DROP TABLE IF EXISTS {}").format(
+            self._sql.Identifier(self.table)
+        )
+        try:
+            self._run("dropping the table", lambda conn: conn.execute(statement))
+        finally:
+            self.close()
+
     def close(self) -> None:
         """Close the connection; later calls fail."""
         with self._lock:

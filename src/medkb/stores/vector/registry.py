@@ -11,15 +11,26 @@ URL                                             backend
 ``pgvector+postgresql://user@host:port/db``     :class:`PgVectorStore` in that database
 ==============================================  ==========================================
 
+Each URL may hold several collections: ``collection`` names one (default
+:data:`~medkb.stores.vector.base.COLLECTION`). Milvus uses it as the collection name,
+pgvector as the table name, ``local`` as a sibling directory ``<dir>.<collection>``.
+``medkb reembed`` builds a new collection beside the active one and records the switch in
+``kb_info`` (:data:`COLLECTION_KEY`).
+
 Backend modules are imported only when chosen, so a plain install never loads a driver.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from medkb.errors import ConfigError
-from medkb.stores.vector.base import VectorStore
+from medkb.stores.vector.base import COLLECTION, VectorStore
+
+#: The ``kb_info`` key naming the active vector collection (absent: :data:`COLLECTION`).
+COLLECTION_KEY = "vector_collection"
+_COLLECTION_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,39}$")
 
 ACCEPTED_FORMS = (
     "'local', 'local:///path/to/dir', a Milvus Lite path ending in '.db' (or "
@@ -29,7 +40,12 @@ ACCEPTED_FORMS = (
 
 
 def open_vector_store(
-    url: str, *, dimension: int, home: Path, database_url: str | None = None
+    url: str,
+    *,
+    dimension: int,
+    home: Path,
+    database_url: str | None = None,
+    collection: str = COLLECTION,
 ) -> VectorStore:
     """Open the vector store ``url`` names (see the module docstring for the forms).
 
@@ -38,6 +54,7 @@ def open_vector_store(
         dimension: length of the embeddings the store holds.
         home: medkb's home directory; ``local`` keeps its files in ``home / "vectors"``.
         database_url: the relational ``MEDKB_DATABASE_URL``, used by ``pgvector``.
+        collection: which collection (table, directory) of that store to open.
 
     Raises:
         ConfigError: ``url`` has none of the accepted forms, or ``pgvector`` is asked for
@@ -46,23 +63,65 @@ def open_vector_store(
         DependencyMissing: the backend's driver is not installed.
     """
     url = url.strip()
+    _check_collection(collection)
     if url == "local" or url.startswith("local://"):
-        return _local(url, dimension=dimension, home=home)
+        return _local(url, dimension=dimension, home=home, collection=collection)
     if url.startswith("pgvector"):
-        return _pgvector(url, dimension=dimension, database_url=database_url)
+        return _pgvector(url, dimension=dimension, database_url=database_url, collection=collection)
     milvus_uri = _milvus_uri(url)
     if milvus_uri is not None:
         from medkb.stores.vector.milvus import MilvusVectorStore
 
-        return MilvusVectorStore(milvus_uri, dimension=dimension)
+        return MilvusVectorStore(milvus_uri, dimension=dimension, collection=collection)
     raise ConfigError(f"MEDKB_VECTOR_URL={url!r} is not a vector store URL; use {ACCEPTED_FORMS}.")
 
 
-def _local(url: str, *, dimension: int, home: Path) -> VectorStore:
-    from medkb.stores.vector.local import LocalVectorStore
+def drop_vector_collection(
+    url: str,
+    *,
+    dimension: int,
+    home: Path,
+    database_url: str | None = None,
+    collection: str,
+) -> None:
+    """Delete one collection of the store ``url`` names, with everything in it.
 
+    Raises:
+        ConfigError: ``collection`` is the default one; only replaced generations are
+            dropped this way.
+        VectorStoreError: the backend failed; the collection may still exist.
+    """
+    store = open_vector_store(
+        url, dimension=dimension, home=home, database_url=database_url, collection=collection
+    )
+    drop = getattr(store, "drop", None)
+    if drop is None:  # pragma: no cover - every backend has one
+        store.close()
+        raise ConfigError(f"The vector store {url!r} cannot drop collections.")
+    drop()
+
+
+def _check_collection(collection: str) -> None:
+    if not _COLLECTION_NAME.match(collection):
+        raise ConfigError(
+            f"{collection!r} is not a usable vector collection name: use lower-case letters, "
+            "digits and '_', starting with a letter, at most 40 characters."
+        )
+
+
+def local_directory(url: str, *, home: Path, collection: str = COLLECTION) -> Path:
+    """The directory the ``local`` store ``url`` keeps ``collection`` in."""
     path = "" if url == "local" else url.removeprefix("local://")
     directory = Path(path).expanduser() if path else home / "vectors"
+    if collection == COLLECTION:
+        return directory
+    return directory.with_name(f"{directory.name}.{collection}")
+
+
+def _local(url: str, *, dimension: int, home: Path, collection: str) -> VectorStore:
+    from medkb.stores.vector.local import LocalVectorStore
+
+    directory = local_directory(url, home=home, collection=collection)
     return LocalVectorStore(directory, dimension=dimension)
 
 
@@ -78,7 +137,9 @@ def _milvus_uri(url: str) -> str | None:
     return None
 
 
-def _pgvector(url: str, *, dimension: int, database_url: str | None) -> VectorStore:
+def _pgvector(
+    url: str, *, dimension: int, database_url: str | None, collection: str
+) -> VectorStore:
     from medkb.stores.vector.pgvector import PgVectorStore, psycopg_url
 
     if url == "pgvector":
@@ -89,11 +150,11 @@ def _pgvector(url: str, *, dimension: int, database_url: str | None) -> VectorSt
                 "MEDKB_DATABASE_URL to a postgresql:// URL, or MEDKB_VECTOR_URL to "
                 "'pgvector+postgresql://...' or 'local'."
             )
-        return PgVectorStore(psycopg_url(database_url), dimension=dimension)
+        return PgVectorStore(psycopg_url(database_url), dimension=dimension, table=collection)
     target = url.removeprefix("pgvector+")
     if target == url or not psycopg_url(target).startswith("postgresql://"):
         raise ConfigError(
             f"MEDKB_VECTOR_URL={url!r} is not a pgvector URL "
             f"('pgvector+postgresql://user:password@host:port/dbname'); use {ACCEPTED_FORMS}."
         )
-    return PgVectorStore(psycopg_url(target), dimension=dimension)
+    return PgVectorStore(psycopg_url(target), dimension=dimension, table=collection)
