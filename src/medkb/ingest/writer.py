@@ -19,8 +19,9 @@ from medkb.errors import FieldTooLong, InputError, SyncPending, VectorStoreError
 from medkb.graph import linking
 from medkb.models import MAX_QUESTION_CHARS, MAX_RESPONSE_CHARS, Embeddings, QAPair, Relation
 from medkb.stores.relational import logs, outbox, pairs, relations
+from medkb.stores.relational.outbox import DEFAULT_LEASE_S
 from medkb.stores.vector.base import VectorStore
-from medkb.sync.apply import Clock, drain, utcnow
+from medkb.sync.apply import Clock, apply_ids, drain, utcnow
 
 
 @dataclass
@@ -90,9 +91,11 @@ class Writer:
         tenant_id: str,
         realtime: bool = True,
         clock: Clock = utcnow,
+        wait_s: float = DEFAULT_LEASE_S,
     ) -> None:
         self.engine, self.store, self.embedder = engine, store, embedder
         self.graph, self.tenant_id, self.realtime, self.clock = graph, tenant_id, realtime, clock
+        self.wait_s = wait_s  # realtime: how long to wait for ids a sync worker holds
 
     def upsert(
         self, batch: Sequence[QAPair], *, embeddings: Mapping[str, Embeddings] | None = None
@@ -213,10 +216,17 @@ class Writer:
         return [r for r in links if r.target_id in alive and r.source_id in alive]
 
     def _sync(self, touched: set[str]) -> None:
+        """``realtime``: apply the touched ids (then any other due rows) before returning.
+
+        An id a sync worker holds is waited for (at most a lease time) rather than
+        reported as failed; ``eventual`` / ``batch`` return once committed.
+        """
         if not self.realtime or not touched:
             return
         try:
-            drain(self.engine, self.store, clock=self.clock)
+            held = apply_ids(self.engine, self.store, touched, clock=self.clock, wait_s=self.wait_s)
+            if not held:
+                drain(self.engine, self.store, clock=self.clock)
         except VectorStoreError as exc:
             raise SyncPending(
                 f"{len(touched)} pair(s) are committed to the relational store, but the vector "
@@ -224,6 +234,14 @@ class Writer:
                 "next write or by 'medkb sync repair' once the vector store is back.",
                 pending_ids=sorted(touched),
             ) from exc
+        if held:
+            owners = ", ".join(sorted({owner for owner in held.values() if owner})) or "none"
+            raise SyncPending(
+                f"{len(held)} pair(s) are committed to the relational store, but after "
+                f"{self.wait_s:g} s a sync worker still holds them (lease owner: {owners}). "
+                "That worker applies them; 'medkb sync status' shows when they are synced.",
+                pending_ids=sorted(held),
+            )
 
 
 def _last_per_id(batch: Sequence[QAPair]) -> list[QAPair]:

@@ -1,22 +1,24 @@
 """Applying the outbox to the vector store: the one mechanism behind every sync strategy.
 
-``realtime`` calls :func:`apply_outbox` for the ids a write touched before returning;
-``eventual`` and ``batch`` (their own issue) call it from a worker on a timer. Each call
-reads the current relational state of the claimed ids, so a row applied twice, late or
-out of order still leaves the vector store equal to the relational store.
+``realtime`` calls :func:`apply_ids` for the ids a write touched before returning;
+``eventual`` and ``batch`` call :func:`drain` from a :class:`~medkb.sync.worker.Worker`.
+Each call leases the ids it claims (``stores.relational.leases``), so no two workers apply
+one id at once, and reads the current relational state of those ids, so a row applied
+twice, late or out of order still leaves the vector store equal to the relational store.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Collection
-from datetime import UTC, datetime
+import time
+from collections.abc import Callable, Collection, Sequence
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
 from medkb.errors import VectorStoreError
 from medkb.models import VECTOR_FIELDS, Embeddings, QAPair, VectorRecord
-from medkb.stores.relational import outbox, pairs, relations
+from medkb.stores.relational import leases, outbox, pairs, relations
 from medkb.stores.relational.schema import qa
 from medkb.stores.vector.base import VectorStore
 
@@ -92,25 +94,35 @@ def apply_outbox(
     ids: Collection[str] | None = None,
     limit: int = 1000,
     clock: Clock = utcnow,
+    lease_s: float = outbox.DEFAULT_LEASE_S,
+    worker: str | None = None,
 ) -> int:
-    """Apply due outbox rows (only those of ``ids`` when given); return ids applied.
+    """Lease and apply due outbox rows (only those of ``ids`` when given); return ids applied.
+
+    The claim commits first (its leases keep other workers off these ids), the current
+    relational state is read, the vector store written, and the rows completed — all
+    within the lease. ``worker`` names the lease owner (default ``host:pid``).
 
     Raises:
         VectorStoreError: the vector store failed; the rows stay in the outbox, backed off,
             and ``sync_status`` records the error.
     """
     with engine.begin() as conn:
-        batch = outbox.claim(conn, now=clock(), ids=ids, limit=limit)
-        if not batch.ids:
-            return 0
+        owner = outbox.new_owner(worker)
+        batch = outbox.claim(conn, now=clock(), ids=ids, limit=limit, owner=owner, lease_s=lease_s)
+    if not batch.ids:
+        return 0
+    started = time.monotonic()
+    with engine.connect() as conn:
         records = current_records(conn, batch.ids)
-    present = {record.id for record in records}
+    targets = list(batch.ids)
+    if time.monotonic() - started > lease_s / 2:  # slow read: renew, drop what was lost
+        with engine.begin() as conn:
+            kept = set(leases.renew(conn, owner, until=clock() + timedelta(seconds=lease_s)))
+        targets = [qa_id for qa_id in targets if qa_id in kept]
+        records = [record for record in records if record.id in kept]
     try:
-        if records:
-            store.upsert(records)
-        gone = [qa_id for qa_id in batch.ids if qa_id not in present]
-        if gone:
-            store.delete(gone)
+        write_records(store, records, targets)
     except VectorStoreError as exc:
         with engine.begin() as conn:
             outbox.fail(conn, batch, error=str(exc), now=clock())
@@ -121,17 +133,69 @@ def apply_outbox(
     return len(batch.ids)
 
 
+def write_records(store: VectorStore, records: Sequence[VectorRecord], ids: Sequence[str]) -> None:
+    """Upsert ``records`` and delete the ``ids`` they do not cover."""
+    present = {record.id for record in records}
+    if records:
+        store.upsert(records)
+    gone = [qa_id for qa_id in ids if qa_id not in present]
+    if gone:
+        store.delete(gone)
+
+
 def drain(
-    engine: sa.Engine, store: VectorStore, *, clock: Clock = utcnow, max_rounds: int = 1000
+    engine: sa.Engine,
+    store: VectorStore,
+    *,
+    clock: Clock = utcnow,
+    max_rounds: int = 1000,
+    limit: int = 1000,
+    lease_s: float = outbox.DEFAULT_LEASE_S,
+    worker: str | None = None,
 ) -> int:
     """Apply due outbox rows until none is left (or ``max_rounds`` batches); return ids applied.
 
     The bound keeps a caller from spinning forever while other processes keep writing.
+    Ids another worker holds are skipped; that worker applies them.
     """
     total = 0
     for _ in range(max_rounds):
-        applied = apply_outbox(engine, store, clock=clock)
+        applied = apply_outbox(
+            engine, store, clock=clock, limit=limit, lease_s=lease_s, worker=worker
+        )
         if not applied:
             break
         total += applied
     return total
+
+
+def apply_ids(
+    engine: sa.Engine,
+    store: VectorStore,
+    ids: Collection[str],
+    *,
+    clock: Clock = utcnow,
+    wait_s: float = outbox.DEFAULT_LEASE_S,
+    poll_s: float = 0.05,
+) -> dict[str, str]:
+    """Apply the due rows of ``ids`` now, waiting up to ``wait_s`` for ids a worker holds.
+
+    A worker's lease lasts at most its lease time, so waiting that long normally ends with
+    every id applied here or by the worker. Returns the ids still waiting, each with the
+    lease owner holding it ("" when none does).
+
+    Raises:
+        VectorStoreError: the vector store failed; the rows stay in the outbox.
+    """
+    deadline, remaining = time.monotonic() + wait_s, sorted(set(ids))
+    while remaining:
+        applied = apply_outbox(engine, store, ids=remaining, clock=clock)
+        with engine.connect() as conn:
+            remaining = outbox.due_ids(conn, remaining, now=clock())
+        if not remaining or time.monotonic() >= deadline:
+            break
+        if not applied:
+            time.sleep(poll_s)
+    with engine.connect() as conn:
+        owners = leases.holders(conn, remaining, now=clock()) if remaining else {}
+    return {qa_id: owners.get(qa_id, "") for qa_id in remaining}
