@@ -1,0 +1,127 @@
+"""``medkb export`` and ``medkb import``: a knowledge base's pairs out to files or a
+PostgreSQL table, and medkb's own export files back in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from medkb.cli.context import console, parse_pairs, print_json, progress_bar, run
+from medkb.transfer.export import FORMATS, ExportReport, export_to
+from medkb.transfer.importer import ImportReport, import_file
+from medkb.transfer.sqlscript import DEFAULT_TABLE
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+
+
+def export_command(
+    ctx: typer.Context,
+    format_: Annotated[str, typer.Option("--format", help=f"One of: {', '.join(FORMATS)}.")],
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            help="File to write, or with --format sql a postgresql:// URL to write a table into.",
+        ),
+    ],
+    include_embeddings: Annotated[
+        bool,
+        typer.Option(
+            "--include-embeddings", help="Add the three vectors and the embedding model id."
+        ),
+    ] = False,
+    filter_: Annotated[
+        list[str] | None, typer.Option("--filter", help="Metadata filter key=value (repeatable).")
+    ] = None,
+    table: Annotated[
+        str, typer.Option(help="Table name for --format sql (file script or PostgreSQL URL).")
+    ] = DEFAULT_TABLE,
+    json_out: JsonOpt = False,
+) -> None:
+    """Export the pairs with metadata, sources and relations (streamed, in batches).
+
+    Example: medkb export --format jsonl --output kb.jsonl --include-embeddings
+
+    Example: medkb export --format sql --output postgresql://user@db/medkb --include-embeddings
+    """
+    filters = parse_pairs(filter_ or [], "--filter")
+
+    def work(kb: Any) -> ExportReport:
+        from medkb.app import check_filters
+
+        check_filters(filters)
+        with progress_bar(json_out) as bar:
+            task = bar.add_task("export", total=None)
+            return export_to(
+                kb.engine,
+                format_,
+                output,
+                tenant_id=kb.tenant_id,
+                filters=filters,
+                include_embeddings=include_embeddings,
+                table=table,
+                dimension=kb.embedder.dimension,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+
+    report = run(ctx, work)
+    if json_out:
+        print_json(report.to_dict())
+        return
+    rate = report.to_dict()["pairs_per_s"]
+    console.print(
+        f"Exported {report.pairs} pair(s), {report.relations} relation(s) and "
+        f"{report.sources} source(s) to {report.output} ({report.format}"
+        f"{', with embeddings' if report.include_embeddings else ''}) in {report.seconds} s"
+        f" ({rate} pairs/s, {report.bytes:,} bytes).",
+        highlight=False,
+    )
+
+
+def import_command(
+    ctx: typer.Context,
+    path: Annotated[
+        Path, typer.Argument(help="A 'medkb export' file (.jsonl, .json, .csv, .parquet).")
+    ],
+    format_: Annotated[
+        str | None,
+        typer.Option("--format", help="jsonl, json, csv or parquet (default: from the suffix)."),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Import a medkb export: pairs, metadata, sources, relations, timestamps, embeddings.
+
+    Every record is checked before anything is written. Embeddings of this knowledge base's
+    model are reused; others are re-embedded.
+
+    Example: medkb import kb.jsonl
+    """
+
+    def work(kb: Any) -> ImportReport:
+        with progress_bar(json_out) as bar:
+            task = bar.add_task("import", total=None)
+            return import_file(
+                kb,
+                path,
+                fmt=format_,
+                progress=lambda stage, done, total: bar.update(
+                    task, completed=done, total=total, description=stage
+                ),
+            )
+
+    report = run(ctx, work)
+    if json_out:
+        print_json(report.to_dict())
+        return
+    dropped = report.dropped_relations
+    console.print(
+        f"Imported {report.pairs} pair(s) from {report.path}: {report.created} created, "
+        f"{report.updated} updated, {report.unchanged} unchanged, {report.reembedded} "
+        f"re-embedded; {report.relations} relation(s) restored"
+        f"{f', {dropped} dropped (their target is not in this KB)' if dropped else ''}"
+        f" in {report.seconds} s.",
+        highlight=False,
+    )
