@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -213,7 +213,12 @@ def _source_from_row(row: sa.Row[Any]) -> Source:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    """UTC without an offset, as SQLite hands it back, so both backends read the same."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat()
 
 
 def get_embeddings(conn: sa.Connection, ids: Sequence[str]) -> dict[str, Embeddings]:

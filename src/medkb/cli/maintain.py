@@ -1,0 +1,82 @@
+"""``medkb migrate`` and ``medkb reembed``: move a knowledge base to PostgreSQL or to
+another embedding model, verified, resumable, without losing a record."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from medkb.cli.context import console, handled, print_json, progress_bar, state
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+BatchOpt = Annotated[int, typer.Option("--batch-size", help="Rows per batch and transaction.")]
+
+
+def migrate_command(
+    ctx: typer.Context,
+    to: Annotated[
+        str, typer.Option("--to", help="Target PostgreSQL URL; the database must exist.")
+    ],
+    vector_url: Annotated[
+        str | None,
+        typer.Option(
+            "--vector-url",
+            help="Vector store afterwards (e.g. 'pgvector'); default: keep the current one "
+            "when it does not live in the relational database.",
+        ),
+    ] = None,
+    batch_size: BatchOpt = 1000,
+    json_out: JsonOpt = False,
+) -> None:
+    """Copy the knowledge base into PostgreSQL, verify every table, print the new settings.
+
+    Safe to run again after an interruption: it resumes and never duplicates a row.
+    The source is only read. Stop other writers first.
+
+    Example: medkb migrate --to postgresql://medkb@db.internal:5432/medkb --vector-url pgvector
+    """
+    from medkb.relocate.migrate import migrate
+
+    with handled(), progress_bar(json_out) as bar:
+        task = bar.add_task("migrate", total=None)
+
+        def on_batch(table: str, copied: int, total: int) -> None:
+            bar.update(task, completed=copied, total=total, description=table)
+
+        report = migrate(
+            state(ctx).settings(),
+            target_url=to,
+            vector_url=vector_url,
+            batch_size=batch_size,
+            on_batch=on_batch,
+        )
+    if json_out:
+        print_json(report.to_dict())
+    else:
+        _print_migrate(report.to_dict())
+    if not report.ok:
+        raise typer.Exit(3)
+
+
+def _print_migrate(data: dict[str, Any]) -> None:
+    console.print(f"Migrated {data['source']} → {data['target']} in {data['seconds']:.1f} s")
+    for table in data["tables"]:
+        mark = "ok" if table["match"] else "MISMATCH"
+        note = " (already there)" if table["skipped"] else ""
+        console.print(
+            f"  {table['table']:<22} {table['rows']:>8} rows  {table['seconds']:>7.2f} s  "
+            f"checksum {mark}{note}",
+            highlight=False,
+        )
+    vectors = data["vectors"]
+    if vectors:
+        verdict = "verify clean" if vectors["clean"] else "DRIFT: run 'medkb sync repair'"
+        console.print(
+            f"  vectors: {vectors['action']} in {vectors['url']} ({vectors['records']} "
+            f"records, {vectors['seconds']:.1f} s), {verdict}",
+            highlight=False,
+        )
+    console.print("Use the migrated knowledge base with:")
+    for key, value in data["settings"].items():
+        console.print(f"  export {key}='{value}'", highlight=False)
