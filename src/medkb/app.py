@@ -48,6 +48,7 @@ class KnowledgeBase:
             graph=settings.graph,
             tenant_id=self.tenant_id,
             realtime=settings.sync_strategy == "realtime",
+            wait_s=settings.sync.lease_s,
         )
         self.ingestor = Ingestor(
             writer=self.writer,

@@ -55,6 +55,30 @@ class IngestSettings(BaseModel):
     )
 
 
+class SyncSettings(BaseModel):
+    """How ``medkb worker`` drains the outbox (DESIGN "Consistency"; the strategy itself is
+    ``MEDKB_SYNC_STRATEGY``)."""
+
+    interval_s: float = Field(
+        0.2, gt=0, le=60, description="Seconds between a worker's polls of the outbox."
+    )
+    batch_rows: int = Field(
+        500, ge=1, le=1_000_000, description="`batch`: apply once this many rows are due."
+    )
+    batch_seconds: float = Field(
+        10.0, gt=0, description="`batch`: apply once the oldest due row is this old (seconds)."
+    )
+    lease_s: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds a worker holds the ids it applies; a killed worker's ids are "
+        "taken over after this.",
+    )
+    claim_rows: int = Field(
+        1000, ge=1, le=100_000, description="Outbox rows one apply claims at most."
+    )
+
+
 class Settings(BaseSettings):
     """Everything configurable about one medkb knowledge base."""
 
@@ -101,6 +125,7 @@ class Settings(BaseSettings):
     graph: GraphSettings = Field(default_factory=GraphSettings, description="Graph linking.")
     search: SearchSettings = Field(default_factory=SearchSettings, description="Query tuning.")
     ingest: IngestSettings = Field(default_factory=IngestSettings, description="Ingestion.")
+    sync: SyncSettings = Field(default_factory=SyncSettings, description="Sync workers.")
 
     @model_validator(mode="after")
     def _check_urls(self) -> Settings:

@@ -1,0 +1,102 @@
+"""``medkb worker``: a long-running process that applies the outbox to the vector store."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from medkb.cli.context import console, print_json, run
+from medkb.errors import InputError
+from medkb.sync.worker import Worker, WorkerStats
+
+STRATEGIES = ("eventual", "batch")
+
+
+def worker_command(
+    ctx: typer.Context,
+    once: Annotated[
+        bool, typer.Option("--once", help="Apply everything due now, then exit.")
+    ] = False,
+    strategy: Annotated[
+        str | None,
+        typer.Option(
+            help="eventual (poll and apply) or batch (apply in bulk on thresholds); default "
+            "MEDKB_SYNC_STRATEGY, with realtime read as eventual."
+        ),
+    ] = None,
+    interval: Annotated[
+        float | None, typer.Option(help="Seconds between polls (MEDKB_SYNC__INTERVAL_S).")
+    ] = None,
+    batch_rows: Annotated[
+        int | None,
+        typer.Option(help="batch: apply at this many due rows (MEDKB_SYNC__BATCH_ROWS)."),
+    ] = None,
+    batch_seconds: Annotated[
+        float | None,
+        typer.Option(
+            help="batch: apply when the oldest due row is this old (MEDKB_SYNC__BATCH_SECONDS)."
+        ),
+    ] = None,
+    lease_seconds: Annotated[
+        float | None,
+        typer.Option(help="Seconds a worker holds the ids it applies (MEDKB_SYNC__LEASE_S)."),
+    ] = None,
+    max_seconds: Annotated[
+        float | None,
+        typer.Option(help="Stop after this many seconds (default: run until stopped)."),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Name in the lease owner (default host:pid).")
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print one JSON summary on exit instead of text.")
+    ] = False,
+) -> None:
+    """Apply the outbox to the vector store until stopped (SIGTERM / Ctrl-C stop gracefully).
+
+    Several workers may run at once against one database; each pair id is applied by one
+    worker at a time.
+
+    Example: medkb worker --strategy batch --batch-rows 1000 --batch-seconds 30
+    """
+    overrides = {
+        "interval_s": interval,
+        "batch_rows": batch_rows,
+        "batch_seconds": batch_seconds,
+        "lease_s": lease_seconds,
+    }
+
+    def work(kb: Any) -> WorkerStats:
+        chosen = pick_strategy(strategy or kb.settings.sync_strategy)
+        sync = kb.settings.sync.model_copy(
+            update={key: value for key, value in overrides.items() if value is not None}
+        )
+        worker = Worker(engine=kb.engine, store=kb.store, settings=sync, strategy=chosen, name=name)
+        worker.handle_signals()
+        if not json_out:
+            console.print(
+                f"medkb worker ({chosen}): polling every {sync.interval_s:g} s"
+                + ("" if once else "; SIGTERM or Ctrl-C stops it.")
+            )
+        return worker.run(once=once, max_seconds=max_seconds)
+
+    stats: WorkerStats = run(ctx, work)
+    if json_out:
+        print_json(stats.to_dict())
+    else:
+        console.print(
+            f"Applied {stats.applied} id(s) in {stats.passes} pass(es) over {stats.seconds:.1f} s; "
+            f"{stats.errors} error(s)."
+            + (f" Last: {stats.last_error}" if stats.last_error else ""),
+            highlight=False,
+        )
+
+
+def pick_strategy(value: str) -> Any:
+    """The worker strategy for ``value``; ``realtime`` writes leave only leftovers: eventual."""
+    if value == "realtime":
+        return "eventual"
+    if value not in STRATEGIES:
+        raise InputError(f"Unknown sync strategy {value!r}; use eventual or batch.")
+    return value
