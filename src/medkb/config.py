@@ -79,6 +79,77 @@ class SyncSettings(BaseModel):
     )
 
 
+class LLMSettings(BaseSettings):
+    """The optional LLM answer mode: an OpenAI-compatible chat endpoint.
+
+    Read from ``MEDKB_LLM_URL``, ``MEDKB_LLM_MODEL``, ... (also ``MEDKB_ANSWER__LLM__URL``).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="MEDKB_LLM_", extra="ignore")
+
+    url: str | None = Field(
+        None,
+        description="Base URL of an OpenAI-compatible API (e.g. 'http://localhost:8000/v1'); "
+        "answers are written by its /chat/completions when set, extractive otherwise.",
+    )
+    model: str | None = Field(None, description="Model name sent in each chat request.")
+    api_key: str | None = Field(None, description="Bearer token for the endpoint, if it needs one.")
+    timeout_s: float = Field(
+        30.0, gt=0, le=600, description="Seconds to wait for the endpoint before falling back."
+    )
+    temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature sent.")
+    sources: int = Field(5, ge=1, le=20, description="Best hits put in the prompt, numbered.")
+
+
+class AnswerSettings(BaseModel):
+    """How answers are composed: safety notices, abstention, disclaimer, LLM mode."""
+
+    red_flags: bool = Field(
+        True, description="Detect emergencies in queries and put the urgent notice first."
+    )
+    urgent_notice: str = Field(
+        "URGENT: this may be a medical emergency. Call your local emergency number "
+        "(911 in the US, 112 in the EU, 999 in the UK) or go to the nearest emergency "
+        "department now. Do not wait for an online answer.",
+        description="Text put first in the answer to a query describing an emergency.",
+    )
+    crisis_notice: str = Field(
+        "If you are thinking about suicide or harming yourself, you are not alone: call or "
+        "text a crisis line now (988 in the US and Canada, 116 123 Samaritans in the UK and "
+        "Ireland) or your local emergency number.",
+        description="Line added after the urgent notice when the emergency is suicide or "
+        "self-harm.",
+    )
+    disclaimer: str = Field(
+        "This is general information from a knowledge base, not medical advice; ask a "
+        "health professional about your own situation.",
+        description="Appended to every answer; an empty string disables it.",
+    )
+    abstain: bool = Field(
+        True, description="Answer 'not found' plus the nearest topics when evidence is weak."
+    )
+    min_cosine: dict[str, float] = Field(
+        default_factory=lambda: {"static": 0.55, "minilm": 0.5},
+        description="Per embedder ('static', 'minilm'): abstain when the best dense cosine "
+        "of the top hits is below this (docs/safety.md has the calibration).",
+    )
+    min_overlap: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Abstain when the best share of query keywords found in a top hit is "
+        "below this.",
+    )
+    nearest_topics: int = Field(
+        3, ge=0, le=10, description="Questions of the best hits listed when abstaining."
+    )
+    max_sentences: int = Field(4, ge=1, le=20, description="Most sentences quoted in an answer.")
+    max_sources: int = Field(3, ge=1, le=20, description="Most pairs quoted in an answer.")
+    llm: LLMSettings = Field(
+        default_factory=LLMSettings, description="Optional LLM mode (MEDKB_LLM_URL, ...)."
+    )
+
+
 class Settings(BaseSettings):
     """Everything configurable about one medkb knowledge base."""
 
@@ -125,6 +196,9 @@ class Settings(BaseSettings):
     graph: GraphSettings = Field(default_factory=GraphSettings, description="Graph linking.")
     search: SearchSettings = Field(default_factory=SearchSettings, description="Query tuning.")
     ingest: IngestSettings = Field(default_factory=IngestSettings, description="Ingestion.")
+    answer: AnswerSettings = Field(
+        default_factory=AnswerSettings, description="Answer safety and composition."
+    )
     sync: SyncSettings = Field(default_factory=SyncSettings, description="Sync workers.")
 
     @model_validator(mode="after")

@@ -10,6 +10,7 @@
     │   └── InvalidBackup        a corrupt, partial or incompatible backup (medkb restore)
     ├── NotFound                 an unknown Q&A id, query log id, ...
     ├── EmbedderMismatch         the KB was built with another embedding model
+    ├── LLMError                 the LLM answer endpoint failed (answers fall back)
     └── StoreError               a store failed
         ├── RelationalStoreError
         ├── VectorStoreError
@@ -69,6 +70,11 @@ class NotFound(MedkbError):
 class EmbedderMismatch(MedkbError):
     exit_code = 78
     http_status = 409
+
+
+class LLMError(MedkbError):
+    exit_code = 69
+    http_status = 502
 
 
 class StoreError(MedkbError):
