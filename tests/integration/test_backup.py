@@ -194,7 +194,7 @@ def test_non_empty_target_is_refused_unless_force(
     location = backup(settings, str(tmp_path / "backups")).location
     filled.delete(filled.query("flu vaccine").hits[0].pair.id)
     before = table_rows(filled.engine)
-    with pytest.raises(InputError, match="not empty.*medical_qa_metadata.*--force"):
+    with pytest.raises(InputError, match=r"not empty.*medical_qa_metadata.*--force"):
         restore(settings, location)
     assert table_rows(filled.engine) == before
     filled.close()
