@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from medkb.backup.tables import tables_in_fk_order
 from medkb.config import Settings
 from medkb.demo import demo_files
 from medkb.errors import InputError, InvalidBackup
+from medkb.models import QAMetadata, QAPair
 from medkb.sync.apply import utcnow
 from medkb.sync.verify import vector_checksums, verify
 
@@ -219,3 +222,48 @@ def test_keep_removes_only_the_oldest_complete_backups(
     assert kept == sorted(["notes", partial, *names[-2:]])
     with pytest.raises(InputError, match="--keep 0"):
         backup(settings, str(folder), keep=0)
+
+
+def writer_pairs(start: int, count: int) -> list[QAPair]:
+    return [
+        QAPair(
+            id=f"writer-{i}",
+            question=f"What helps with condition number {i}?",
+            response=f"Rest, fluids and follow-up number {i} with your doctor.",
+            metadata=QAMetadata(category="General"),
+        )
+        for i in range(start, start + count)
+    ]
+
+
+def test_backup_while_a_writer_adds_pairs_restores_verify_clean(
+    filled: KnowledgeBase, settings: Settings, tmp_path: Path, other_database: Any
+) -> None:
+    stop, written = threading.Event(), [0]
+
+    def write() -> None:
+        while not stop.is_set():
+            filled.add(writer_pairs(written[0], 3))
+            written[0] += 3
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        while written[0] < 6:  # the writer is under way before the backup starts
+            time.sleep(0.01)
+        report = backup(settings, str(tmp_path / "backups"))
+        during = written[0]
+    finally:
+        stop.set()
+        writer.join()
+    assert written[0] > 6
+    target = target_settings(settings, tmp_path, restored_url(settings, other_database))
+    done = restore(target, report.location)
+    assert done.clean
+    with build(target) as restored:
+        ids = {row[0] for row in table_rows(restored.engine)["medical_qa_metadata"]}
+        assert len(ids) == report.manifest.relational["tables"]["medical_qa_metadata"]
+        assert restored.store.count() == len(ids)
+        writers = sorted(int(i.split("-")[1]) for i in ids if i.startswith("writer-"))
+        assert writers == list(range(len(writers)))  # a prefix of what was written: no holes
+        assert 6 <= len(writers) <= during + 3
