@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from medkb.answer.compose import Answerer
 from medkb.config import Settings
 from medkb.embed.base import Embedder
 from medkb.embed.registry import open_embedder
@@ -61,6 +62,7 @@ class KnowledgeBase:
             embedder=embedder,
             settings=settings.search,
             tenant_id=self.tenant_id,
+            answerer=Answerer(settings.answer, embedder=settings.embedder),
         )
 
     def __enter__(self) -> KnowledgeBase:

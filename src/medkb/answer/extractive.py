@@ -52,6 +52,8 @@ class Evidence:
     response: str
     score: float
     source: str | None = None
+    #: The best dense cosine similarity of the pair to the query; ``None`` when unknown.
+    cosine: float | None = None
 
 
 @dataclass
@@ -137,7 +139,7 @@ def _top_evidence(evidence: Sequence[Evidence], limit: int) -> list[_Quotable]:
 
 def _candidates(query: str, pool: Sequence[_Quotable]) -> list[_Candidate]:
     """Every sentence of the pool's responses, scored against the query."""
-    query_words = _terms(query)
+    query_words = terms(query)
     relevance = _normalised([quotable.item.score for quotable in pool])
     candidates = []
     for rank, quotable in enumerate(pool):
@@ -162,10 +164,10 @@ def _overlap(query_words: set[str], sentence: str) -> float:
     """The share of the query's keywords that the sentence contains."""
     if not query_words:
         return 0.0
-    return len(query_words & _terms(sentence)) / len(query_words)
+    return len(query_words & terms(sentence)) / len(query_words)
 
 
-def _terms(text: str) -> set[str]:
+def terms(text: str) -> set[str]:
     """Keywords cut to a five-letter prefix (see the module docstring)."""
     return {word[:_PREFIX] for word in keywords(text, stem=True)}
 

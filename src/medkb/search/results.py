@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from medkb.answer.compose import AnswerInfo
 from medkb.models import QAPair, Relation
 
 
@@ -57,12 +58,15 @@ class QueryResult:
     graph: list[GraphStep]
     query_log_id: int | None
     timings_ms: dict[str, float]
+    #: Safety flag, abstention, disclaimer, warnings and the answer mode.
+    info: AnswerInfo = field(default_factory=AnswerInfo)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "query": self.query,
             "answer": self.answer,
             "citations": self.citations,
+            **self.info.to_dict(),
             "hits": [hit.to_dict() for hit in self.hits],
             "graph": [step.to_dict() for step in self.graph],
             "query_log_id": self.query_log_id,

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from medkb.answer.extractive import Evidence, compose
-from medkb.config import SearchSettings
+from medkb.answer.compose import Answerer
+from medkb.answer.extractive import Evidence
+from medkb.config import AnswerSettings, SearchSettings
 from medkb.embed.base import Embedder
 from medkb.graph.traversal import Edge, GraphPath, expand, neighbour_scores
 from medkb.models import QAPair, Vector
@@ -71,9 +72,11 @@ class Searcher:
         settings: SearchSettings,
         tenant_id: str,
         clock: Clock = utcnow,
+        answerer: Answerer | None = None,
     ) -> None:
         self.engine, self.store, self.embedder = engine, store, embedder
         self.settings, self.tenant_id, self.clock = settings, tenant_id, clock
+        self.answerer = answerer or Answerer(AnswerSettings(), embedder="")
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="medkb-search")
 
     def close(self) -> None:
@@ -91,17 +94,16 @@ class Searcher:
             fused = fuse(rankings, weights=self._weights(rankings), k=self.settings.rrf_k)
         hits, steps = self._expand_and_enrich(fused, rankings, options, watch)
         with watch.stage("answer"):
-            answer = compose(cleaned, [_evidence(hit) for hit in hits])
+            answer = self.answerer.answer(text, cleaned, [_evidence(hit) for hit in hits])
         result = QueryResult(
             query=text,
             answer=answer.text,
-            citations=[
-                {"number": c.number, "id": c.id, "source": c.source} for c in answer.citations
-            ],
+            citations=answer.citations,
             hits=hits,
             graph=steps,
             query_log_id=None,
             timings_ms=watch.ms,
+            info=answer.info,
         )
         if options.log:
             with watch.stage("log"):
@@ -250,6 +252,7 @@ def _evidence(hit: Hit) -> Evidence:
         response=hit.pair.response,
         score=hit.score,
         source=source,
+        cosine=max((v for k, v in hit.scores.items() if k.startswith("dense:")), default=None),
     )
 
 
