@@ -84,6 +84,27 @@ embeddings = sa.Table(
     sa.Column("vector", sa.LargeBinary, nullable=False),
 )
 
+#: ``medkb reembed`` stages the next model's vectors here, beside the active ones, and moves
+#: them into ``qa_embeddings`` in the switch transaction. ``source_hash`` is the pair's
+#: ``content_hash`` when it was embedded (a later write makes it stale); ``new_hash`` is its
+#: content hash under the new model.
+embeddings_next = sa.Table(
+    "qa_embeddings_next",
+    metadata,
+    sa.Column(
+        "qa_id",
+        sa.String(128),
+        sa.ForeignKey("medical_qa_metadata.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("field", sa.String(16), primary_key=True),
+    sa.Column("model_id", sa.Text, nullable=False),
+    sa.Column("dimension", sa.Integer, nullable=False),
+    sa.Column("vector", sa.LargeBinary, nullable=False),
+    sa.Column("source_hash", sa.String(64), nullable=False),
+    sa.Column("new_hash", sa.String(64), nullable=False),
+)
+
 relations = sa.Table(
     "medical_qa_relations",
     metadata,
