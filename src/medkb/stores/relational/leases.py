@@ -52,18 +52,20 @@ def heal(conn: sa.Connection, *, now: datetime, ids: Collection[str] | None, lim
     Writers always add both in one transaction; a row can only be missing after a
     ``sync_status`` row was dropped while a new write for the id was in flight.
     """
-    joined = outbox.outerjoin(
+    window = sa.select(outbox.c.qa_id, outbox.c.tenant_id).where(outbox.c.available_at <= now)
+    if ids is not None:
+        window = window.where(outbox.c.qa_id.in_(list(ids)))
+    oldest = window.order_by(outbox.c.id).limit(limit).subquery()  # what this claim looks at
+    joined = oldest.outerjoin(
         sync_status,
-        sa.and_(sync_status.c.qa_id == outbox.c.qa_id, sync_status.c.store == VECTOR_STORE),
+        sa.and_(sync_status.c.qa_id == oldest.c.qa_id, sync_status.c.store == VECTOR_STORE),
     )
     query = (
-        sa.select(outbox.c.qa_id, outbox.c.tenant_id)
+        sa.select(oldest.c.qa_id, oldest.c.tenant_id)
         .select_from(joined)
-        .where(sync_status.c.qa_id.is_(None), outbox.c.available_at <= now)
+        .where(sync_status.c.qa_id.is_(None))
     )
-    if ids is not None:
-        query = query.where(outbox.c.qa_id.in_(list(ids)))
-    orphans = {row.qa_id: row.tenant_id for row in conn.execute(query.limit(limit))}
+    orphans = {row.qa_id: row.tenant_id for row in conn.execute(query)}
     if not orphans:
         return
     rows = [
