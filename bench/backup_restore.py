@@ -178,12 +178,13 @@ def restore_table(runs: Sequence[Run]) -> str:
                     f"{run.label}, vectors `{method}`",
                     f"{steps.get('check', 0):.1f}",
                     f"{steps.get('relational', 0):.1f}",
-                    f"{steps.get('vectors_and_verify', 0):.1f}",
+                    f"{steps.get('vectors', 0):.1f}",
+                    f"{steps.get('verify', 0):.1f}",
                     f"**{wall:.1f}**",
                     "yes" if report.clean else "NO",
                 )
             )
-    header = ("restore", "check s", "relational s", "vectors + verify s", "total s", "0 drift")
+    header = ("restore", "check s", "relational s", "vectors s", "verify s", "total s", "0 drift")
     return table(header, rows)
 
 
@@ -205,11 +206,11 @@ def render(key: str, title: str, machine: Machine, runs: Sequence[Run], args: An
             restore_table(runs) + "\n",
             "`check` recomputes every SHA-256 and reads the manifest before anything is "
             "written; `relational` is the file copy / `pg_restore` / JSONL load plus the "
-            "migration to head and the row-count check; `vectors + verify` loads the exported "
-            "collection (or rebuilds it from the stored embeddings), reconciles it with "
-            "`sync repair`, and runs `sync verify` (its report must show zero drift). The "
-            "total is the recovery time once the backup is on local disk (add the download "
-            "for S3).\n",
+            "migration to head and the row-count check; `vectors` loads the exported "
+            "collection (or rebuilds it from the stored embeddings); `verify` applies restored "
+            "outbox rows and runs `sync verify` (re-applying any drifting id from the relational "
+            "data and verifying again); its report must show zero drift. The total is the "
+            "recovery time once the backup is on local disk (add the download for S3).\n",
             END_MARKER,
         ]
     )

@@ -8,10 +8,11 @@ is empty (or ``force`` was given, and the report says what was replaced). Then, 
 1. the relational data (SQLite file copy, ``pg_restore`` or the logical load), migrated to
    this medkb's newest schema, and its row counts compared with the manifest;
 2. the vectors: the exported collection is loaded (``method="load"``, the default and the
-   faster) and reconciled with the relational data by :func:`medkb.sync.repair.repair`, or
-   rebuilt from the stored embeddings (``method="rebuild"``);
+   faster) or rebuilt from the stored embeddings (``method="rebuild"``); then restored
+   outbox rows are applied, and ids on which the same check as ``medkb sync verify``
+   finds drift are re-applied from the relational data;
 3. the object files;
-4. the same check as ``medkb sync verify``, per tenant, which must find zero drift.
+4. the verify reports, per tenant, must show zero drift, or the restore fails.
 """
 
 from __future__ import annotations
@@ -39,11 +40,11 @@ from medkb.backup.targets import fetched
 from medkb.config import Settings
 from medkb.errors import InputError, InvalidBackup, VectorStoreError
 from medkb.stores.relational import engine as relational_engine
-from medkb.stores.vector.base import COLLECTION
+from medkb.stores.vector.base import COLLECTION, VectorStore
 from medkb.stores.vector.local import SIDECAR
 from medkb.stores.vector.registry import local_directory
-from medkb.sync.repair import repair
-from medkb.sync.verify import VerifyReport
+from medkb.sync.repair import apply_pending, reapply, rebuild
+from medkb.sync.verify import VerifyReport, verify
 
 METHODS = ("load", "rebuild")
 
@@ -83,6 +84,7 @@ class RestoreReport:
     method: str
     replaced: TargetContents
     vectors_loaded: int
+    vectors_rebuilt: int
     vectors_reapplied: int
     objects: int
     verify: list[VerifyReport]
@@ -104,6 +106,7 @@ class RestoreReport:
             "relational_kind": self.manifest.relational["kind"],
             "vector_method": self.method,
             "vectors_loaded": self.vectors_loaded,
+            "vectors_rebuilt": self.vectors_rebuilt,
             "vectors_reapplied": self.vectors_reapplied,
             "objects": self.objects,
             "replaced": self.replaced.describe() if not self.replaced.empty else None,
@@ -243,10 +246,14 @@ def _restore_checked(
     try:
         _check_counts(engine, manifest)
         started = _timed(steps, "relational", started)
-        loaded, reapplied, reports = _restore_vectors(
-            folder, manifest, settings=settings, engine=engine, method=method
-        )
-        started = _timed(steps, "vectors_and_verify", started)
+        store = open_collection(settings, _info(manifest))
+        try:
+            written = _fill_vectors(folder, manifest, engine=engine, store=store, method=method)
+            started = _timed(steps, "vectors", started)
+            reapplied, reports = _reconcile(engine, store, manifest.tenants)
+            started = _timed(steps, "verify", started)
+        finally:
+            store.close()
     finally:
         engine.dispose()
     objects = _restore_objects(folder / "objects", settings.resolved_object_dir())
@@ -257,7 +264,8 @@ def _restore_checked(
         manifest=manifest,
         method=method,
         replaced=TargetContents(),
-        vectors_loaded=loaded,
+        vectors_loaded=written if method == "load" else 0,
+        vectors_rebuilt=written if method == "rebuild" else 0,
         vectors_reapplied=reapplied,
         objects=objects,
         verify=reports,
@@ -284,27 +292,39 @@ def _check_counts(engine: sa.Engine, manifest: Manifest) -> None:
         )
 
 
-def _restore_vectors(
-    folder: Path, manifest: Manifest, *, settings: Settings, engine: sa.Engine, method: str
-) -> tuple[int, int, list[VerifyReport]]:
-    store = open_collection(settings, _info(manifest))
-    try:
-        loaded = 0
-        if method == "load":
-            loaded = vectors.load(
-                store,
-                folder / "vectors",
-                dimension=manifest.embedding_dimension,
-                count=int(manifest.vectors["records"]),
-            )
-        results = [
-            repair(engine, store, tenant_id=tenant, rebuild_all=method == "rebuild")
-            for tenant in manifest.tenants
-        ]
-    finally:
-        store.close()
-    reapplied = sum(r.upserted + r.deleted for r in results)
-    return loaded, reapplied, [r.after for r in results]
+def _fill_vectors(
+    folder: Path, manifest: Manifest, *, engine: sa.Engine, store: VectorStore, method: str
+) -> int:
+    """Load the exported collection, or rebuild it from the stored embeddings; records written."""
+    if method == "rebuild":
+        return sum(rebuild(engine, store, tenant_id=tenant)[0] for tenant in manifest.tenants)
+    return vectors.load(
+        store,
+        folder / "vectors",
+        dimension=manifest.embedding_dimension,
+        count=int(manifest.vectors["records"]),
+    )
+
+
+def _reconcile(
+    engine: sa.Engine, store: VectorStore, tenants: list[str]
+) -> tuple[int, list[VerifyReport]]:
+    """Apply restored outbox rows, verify each tenant, re-apply drifting ids, verify again.
+
+    The export may be a little ahead of or behind the relational snapshot (writers were
+    running); the relational store is the system of record, so its version wins.
+    """
+    apply_pending(engine, store)
+    reapplied, reports = 0, []
+    for tenant in tenants:
+        report = verify(engine, store, tenant_id=tenant)
+        if not report.clean:
+            drifted = [*report.missing, *report.stale, *report.extra]
+            upserted, deleted = reapply(engine, store, drifted, tenant_id=tenant)
+            reapplied += upserted + deleted
+            report = verify(engine, store, tenant_id=tenant)
+        reports.append(report)
+    return reapplied, reports
 
 
 def _restore_objects(source: Path, target: Path) -> int:

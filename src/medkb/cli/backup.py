@@ -107,7 +107,7 @@ def _print_restore(report: RestoreReport) -> None:
         f"loaded {report.vectors_loaded} exported vector record(s), re-applied "
         f"{report.vectors_reapplied} from the relational data"
         if report.method == "load"
-        else f"rebuilt {report.vectors_reapplied} vector record(s) from the stored embeddings"
+        else f"rebuilt {report.vectors_rebuilt} vector record(s) from the stored embeddings"
     )
     console.print(
         f"Restored {pairs} pair(s) from {report.source} ({report.manifest.created_at}); {how}; "
