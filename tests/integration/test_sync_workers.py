@@ -241,3 +241,15 @@ def test_a_killed_workers_leases_expire_and_another_worker_finishes(
     time.sleep(max(0.0, 4.5 - (time.monotonic() - held_at)))
     assert worker_once(env)["applied"] == len(HOT + CARDIO + OTHER)
     assert_fully_synced(kb)
+
+
+def test_an_unknown_strategy_is_refused_with_the_choices(settings: Settings) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "medkb.cli", "worker", "--once", "--strategy", "hourly"],
+        env=environment(settings),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 65
+    assert "eventual or batch" in done.stderr
