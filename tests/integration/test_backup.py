@@ -11,6 +11,7 @@ import json
 import shutil
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +42,19 @@ def fill(kb: KnowledgeBase) -> None:
     kb.query("How is diabetes treated?", session_id="s1")
 
 
+def utc(value: Any) -> Any:
+    """Timestamps as aware UTC: SQLite gives naive UTC ones, PostgreSQL aware ones."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value
+
+
 def table_rows(engine: sa.Engine, *, skip: set[str] = SYNC_TABLES) -> dict[str, list[Any]]:
     """Every row of every medkb table, in primary-key order."""
     with engine.connect() as conn:
         return {
             table.name: [
-                tuple(row)
+                tuple(utc(value) for value in row)
                 for row in conn.execute(sa.select(table).order_by(*table.primary_key.columns))
             ]
             for table in tables_in_fk_order()
@@ -267,3 +275,21 @@ def test_backup_while_a_writer_adds_pairs_restores_verify_clean(
         writers = sorted(int(i.split("-")[1]) for i in ids if i.startswith("writer-"))
         assert writers == list(range(len(writers)))  # a prefix of what was written: no holes
         assert 6 <= len(writers) <= during + 3
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_logical_sqlite_backup_restores_into_postgresql_and_a_file_copy_is_refused(
+    filled: KnowledgeBase, settings: Settings, tmp_path: Path, other_database: Any
+) -> None:
+    native = backup(settings, str(tmp_path / "backups"))
+    target = target_settings(settings, tmp_path, other_database())
+    with pytest.raises(InvalidBackup, match="--logical"):
+        restore(target, native.location)
+    assert not target.home.exists()
+
+    logical = backup(settings, str(tmp_path / "backups"), logical=True)
+    assert restore(target, logical.location).clean
+    with build(target) as restored:
+        assert table_rows(restored.engine) == table_rows(filled.engine)
+        assert restored.query("blood pressure symptoms", mode="keyword").hits  # tsvector built

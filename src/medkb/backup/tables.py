@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -45,9 +45,16 @@ def count_rows(conn: sa.Connection) -> dict[str, int]:
     }
 
 
+def _utc(value: datetime) -> datetime:
+    """Aware timestamps in UTC; naive ones (SQLite stores them so) are UTC already."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _encoder(column: sa.Column[Any]) -> Codec:
     kind = column.type
-    if isinstance(kind, sa.DateTime | sa.Date):
+    if isinstance(kind, sa.DateTime):
+        return lambda value: _utc(value).isoformat()
+    if isinstance(kind, sa.Date):
         return lambda value: value.isoformat()
     if isinstance(kind, sa.LargeBinary):
         return lambda value: base64.b64encode(value).decode("ascii")
