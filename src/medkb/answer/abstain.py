@@ -53,11 +53,9 @@ def signals(query: str, evidence: Sequence[Evidence]) -> Signals:
     top = sorted(evidence, key=lambda item: -item.score)[:TOP_N]
     cosines = [item.cosine for item in top if item.cosine is not None]
     words = terms(query)
-    overlap = max(
-        (len(words & terms(f"{item.question}\n{item.response}")) / len(words) for item in top),
-        default=0.0,
-    )
-    return Signals(cosine=max(cosines) if cosines else None, overlap=overlap if words else 0.0)
+    shared = (len(words & terms(f"{item.question}\n{item.response}")) for item in top)
+    overlap = max(shared, default=0) / len(words) if words else 0.0
+    return Signals(cosine=max(cosines) if cosines else None, overlap=overlap)
 
 
 def weak(found: Signals, *, min_cosine: float, min_overlap: float) -> bool:

@@ -79,7 +79,7 @@ class Answerer:
         flag = redflags.detect(raw) if self.settings.red_flags else None
         found = abstain.signals(cleaned, evidence)
         info.signals = found.to_dict()
-        if self._weak(found):
+        if self.settings.abstain and (not evidence or self._weak(found)):
             body, citations = self._abstain(evidence, info), []
         else:
             answer = self._body(cleaned, evidence, info)
@@ -90,8 +90,6 @@ class Answerer:
         return Composed("\n\n".join(p for p in parts if p), citations, info)
 
     def _weak(self, found: abstain.Signals) -> bool:
-        if not self.settings.abstain:
-            return False
         return abstain.weak(
             found, min_cosine=self.min_cosine, min_overlap=self.settings.min_overlap
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -13,8 +14,22 @@ from medkb.search.results import QueryResult
 
 
 def query_result(result: QueryResult) -> None:
-    """The answer, then the cited sources and the ranked hits."""
-    console.print(Panel(result.answer, title=result.query, title_align="left"))
+    """The answer (urgent notice first, in a red frame), warnings, then the ranked hits."""
+    info = result.info
+    style = "red" if info.safety else ("yellow" if info.abstained else "none")
+    title = result.query + (f" · {info.mode} answer" if info.mode != "extractive" else "")
+    console.print(
+        Panel(escape(result.answer), title=escape(title), title_align="left", border_style=style)
+    )
+    if info.safety:
+        console.print(
+            f"[bold red]Emergency signs detected[/] ({info.safety['category']}: "
+            f'"{escape(info.safety["cue"])}")'
+        )
+    for warning in info.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
+    for sentence in info.uncited_sentences:
+        console.print(f"[yellow]uncited:[/] {escape(sentence)}")
     for hit_number, hit in enumerate(result.hits, start=1):
         source = hit.pair.sources[0] if hit.pair.sources else None
         where = _where(source) if source else (hit.pair.metadata.source or "")
