@@ -31,6 +31,7 @@ CATEGORIES = (
     "pregnancy",
     "sepsis",
     "pediatric",
+    "injury",
 )
 
 
@@ -97,11 +98,12 @@ CUES: tuple[Cue, ...] = (
         r"|all (?:of )?(?:my|his|her|the))\b.{0,30}",
         overdose=1,
     ),
-    _cue(r"\bi (?:think i )?overdosed\b", r"\boverdos(?:e|ed|ing)\b", overdose=0.5),
+    _cue(r"\boverdosed\b", r"\bsnake ?bite|\bbitten by a snake", overdose=1),
+    _cue(r"\boverdos(?:e|ing)\b", overdose=0.5),
     _cue(
         r"\b(?:swallowed|ate|drank|drunk|got into|chewed)\b.{0,40}"
         rf"\b(?:{_PILLS}|bleach|detergent|dishwasher|liquid|battery|batteries"
-        r"|chemicals?|cleaning|antifreeze|poison|iron)",
+        r"|chemicals?|cleaning|antifreeze|poison|iron|magnets?)",
         overdose=1,
     ),
     _cue(
@@ -361,6 +363,15 @@ CUES: tuple[Cue, ...] = (
         sepsis=0.5,
         pediatric=0.5,
     ),
+    # severe injury
+    _cue(
+        r"\b(?:burn(?:ed|t)|scald(?:ed)?)\b.{0,30}\b(?:badly|severely|blister\w* all over)",
+        r"\bsevere burns?\b",
+        r"\bskin (?:is|looks|went|turned) (?:white|black|charred|leathery)",
+        r"\bfell (?:off|from) (?:a|the) (?:roof|ladder|balcony|scaffold)",
+        injury=1,
+    ),
+    _cue(r"\bnumb\w*\b.{0,20}\b(?:face|arm|leg)\b", stroke=0.5),
     # pediatric
     _cue(
         r"\b(?:[1-9]|1[0-2]) ?(?:week|wk)s?[- ]old\b",
