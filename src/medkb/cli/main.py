@@ -10,6 +10,7 @@ import typer
 from medkb.cli import render
 from medkb.cli.context import State, console, parse_pairs, print_json, progress_bar, run
 from medkb.cli.evaluate import evaluate_command
+from medkb.cli.maintain import migrate_command, reembed_command
 from medkb.cli.sync import sync_app
 from medkb.errors import InputError
 
@@ -20,6 +21,8 @@ app = typer.Typer(
 )
 app.add_typer(sync_app, name="sync")
 app.command("eval")(evaluate_command)
+app.command("migrate")(migrate_command)
+app.command("reembed")(reembed_command)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 

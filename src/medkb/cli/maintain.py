@@ -80,3 +80,46 @@ def _print_migrate(data: dict[str, Any]) -> None:
     console.print("Use the migrated knowledge base with:")
     for key, value in data["settings"].items():
         console.print(f"  export {key}='{value}'", highlight=False)
+
+
+def reembed_command(
+    ctx: typer.Context,
+    embedder: Annotated[
+        str, typer.Option("--embedder", help="The new embedding model: minilm or static.")
+    ],
+    batch_size: BatchOpt = 64,
+    json_out: JsonOpt = False,
+) -> None:
+    """Re-embed every pair with another model, then switch to it atomically.
+
+    Queries keep using the old model until the switch; pairs written meanwhile are caught
+    up. Safe to run again after an interruption: it resumes. Restart long-running medkb
+    processes (API, workers) afterwards with the new MEDKB_EMBEDDER.
+
+    Example: medkb --embedder static reembed --embedder minilm
+    """
+    from medkb.relocate.reembed import reembed
+
+    with handled(), progress_bar(json_out) as bar:
+        task = bar.add_task("reembed", total=None)
+
+        def on_batch(done: int, left: int) -> None:
+            bar.update(task, completed=done, total=done + left, description="re-embedding")
+
+        report = reembed(
+            state(ctx).settings(), embedder=embedder, batch_size=batch_size, on_batch=on_batch
+        )
+    data = report.to_dict()
+    if json_out:
+        print_json(data)
+    else:
+        console.print(
+            f"Re-embedded {data['embedded']} pair(s) with {data['new_model']} in "
+            f"{data['seconds']:.1f} s; active collection {data['collection']}"
+            + (f", dropped {data['old_collection']}" if data["old_collection"] else "")
+            + ("; verify clean." if data["clean"] else "; DRIFT: run 'medkb sync repair'."),
+            highlight=False,
+        )
+        console.print(f"From now on use: export MEDKB_EMBEDDER={embedder}", highlight=False)
+    if not report.clean:
+        raise typer.Exit(3)

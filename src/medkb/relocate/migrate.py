@@ -114,7 +114,7 @@ def migrate(
     target = _target_url(target_url, settings)
     if batch_size < 1:
         raise InputError(f"--batch-size must be at least 1, not {batch_size}.")
-    source_engine = _open_source(settings)
+    source_engine = open_source(settings)
     target_engine = relational.make_engine(target)
     try:
         report = _run(
@@ -184,7 +184,12 @@ def _target_url(url: str, settings: Settings) -> str:
     return normalised
 
 
-def _open_source(settings: Settings) -> sa.Engine:
+def open_source(settings: Settings) -> sa.Engine:
+    """An engine on the existing knowledge base of ``settings``, its schema brought up to date.
+
+    Raises:
+        NotFound: there is no SQLite file where the settings point.
+    """
     url = settings.resolved_database_url()
     path = sa.make_url(url).database if url.startswith("sqlite") else None
     if path and path != ":memory:" and not Path(path).exists():
