@@ -188,7 +188,7 @@ def restore_table(runs: Sequence[Run]) -> str:
     return table(header, rows)
 
 
-def render(key: str, title: str, machine: Machine, runs: Sequence[Run], args: Any) -> str:
+def render(key: str, title: str, machine: Machine, *, runs: Sequence[Run], args: Any) -> str:
     return "\n".join(
         [
             f"<!-- {key} -->",
@@ -228,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     database = "postgresql" if args.database_url else "sqlite"
     key = f"bench:backup_restore:{args.pairs}:{database}"
     title = f"Backup and restore: {args.pairs:,} pairs, {database} + local"
-    write_section(args.output, key, render(key, title, machine, runs, args))
+    write_section(args.output, key, render(key, title, machine, runs=runs, args=args))
     log_line(f"wrote section {key} to {args.output}")
     return 0
 

@@ -183,6 +183,11 @@ def prune(target: BackupTarget, *, keep: int, current: str) -> list[str]:
     return doomed
 
 
+def _check_keep(keep: int | None) -> None:
+    if keep is not None and keep < 1:
+        raise InputError(f"--keep {keep} would delete the backup just made; give 1 or more.")
+
+
 def backup(
     settings: Settings,
     output: str,
@@ -201,14 +206,13 @@ def backup(
         keep: after a successful backup, keep only the newest ``keep`` backups there.
         logical: dump the relational data as JSONL even where a native dump is possible.
         store: an open vector store to export from (default: open the configured one).
-        clock: the time source (names the backup).
+        clock: the time source that names the backup.
 
     Raises:
         InputError: ``keep`` is below 1, or the knowledge base is empty.
         StoreError: a store, ``pg_dump`` or the target failed; no backup was committed.
     """
-    if keep is not None and keep < 1:
-        raise InputError(f"--keep {keep} would delete the backup just made; give 1 or more.")
+    _check_keep(keep)
     started = time.perf_counter()
     target = open_target(output, settings)
     name = backup_name(clock())
