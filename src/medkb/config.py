@@ -28,23 +28,84 @@ class GraphSettings(BaseModel):
     max_depth: int = Field(2, ge=0, le=2, description="Deepest graph expansion a query may ask.")
 
 
+FusionMethod = Literal["rrf", "minmax", "zscore"]
+
+
+class RankingProfile(BaseModel):
+    """Which vector fields a query searches and how the rankings are fused.
+
+    Tuned per embedding model, because models differ in how far their cosines can be
+    trusted against BM25 (docs/retrieval.md, "Tuning log").
+    """
+
+    fields: list[VectorField] = Field(min_length=1, description="Vector fields searched.")
+    dense_weight: float = Field(ge=0, description="Weight of each dense ranking in fusion.")
+    keyword_weight: float = Field(ge=0, description="Weight of the keyword ranking.")
+    fusion: FusionMethod = Field(
+        description="'minmax' / 'zscore': convex combination of normalised scores; "
+        "'rrf': weighted reciprocal rank fusion."
+    )
+
+
+def _default_profiles() -> dict[str, RankingProfile]:
+    """Profiles by embedder ``model_id``, chosen on the dev halves of MEDIQA and BioASQ."""
+    return {
+        "medkb/static-minilm-l6-v2-d256-v1": RankingProfile(
+            fields=["question"], dense_weight=1.0, keyword_weight=1.5, fusion="minmax"
+        ),
+        "sentence-transformers/all-MiniLM-L6-v2": RankingProfile(
+            fields=["question", "combined"], dense_weight=1.0, keyword_weight=1.0, fusion="minmax"
+        ),
+    }
+
+
+#: The profile of a model that has none of its own.
+DEFAULT_RANKING = RankingProfile(
+    fields=["question"], dense_weight=1.0, keyword_weight=1.0, fusion="minmax"
+)
+
+
 class SearchSettings(BaseModel):
-    """How queries are answered (DESIGN "Query")."""
+    """How queries are answered (DESIGN "Query").
+
+    ``fields``, ``dense_weight``, ``keyword_weight`` and ``fusion`` left unset come from
+    the embedder's entry in ``profiles`` (:meth:`ranking`); set, they win for every model.
+    """
 
     top_k: int = Field(10, ge=1, le=100, description="Hits returned by default.")
     candidates: int = Field(
-        50, ge=1, le=1000, description="Candidates each retriever contributes before fusion."
+        100, ge=1, le=1000, description="Candidates each retriever contributes before fusion."
     )
-    fields: list[VectorField] = Field(
-        default_factory=lambda: list[VectorField](["question", "combined"]),
-        description="Vector fields searched; their rankings are fused.",
+    fields: list[VectorField] | None = Field(
+        None, description="Vector fields searched; unset: the embedder's ranking profile."
+    )
+    dense_weight: float | None = Field(
+        None, ge=0, description="Weight of each dense ranking; unset: from the profile."
+    )
+    keyword_weight: float | None = Field(
+        None, ge=0, description="Weight of the keyword ranking; unset: from the profile."
+    )
+    fusion: FusionMethod | None = Field(
+        None, description="'minmax', 'zscore' or 'rrf'; unset: from the profile."
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
-    dense_weight: float = Field(1.0, ge=0, description="Weight of each dense ranking in fusion.")
-    keyword_weight: float = Field(1.0, ge=0, description="Weight of the keyword ranking.")
     graph_weight: float = Field(
-        0.3, ge=0, description="Share of a neighbour's score a graph-expanded pair inherits."
+        0.0,
+        ge=0,
+        description="Share of a neighbour's score a graph-expanded pair inherits; 0 keeps "
+        "graph neighbours as context (the graph paths) out of the ranked hits.",
     )
+    profiles: dict[str, RankingProfile] = Field(
+        default_factory=_default_profiles,
+        description="Ranking profiles by embedder model id.",
+    )
+
+    def ranking(self, model_id: str) -> RankingProfile:
+        """The ranking profile for ``model_id``, with the explicitly set settings applied."""
+        base = self.profiles.get(model_id, DEFAULT_RANKING)
+        names = ("fields", "dense_weight", "keyword_weight", "fusion")
+        overrides = {name: getattr(self, name) for name in names if getattr(self, name) is not None}
+        return base.model_copy(update=overrides)
 
 
 class IngestSettings(BaseModel):

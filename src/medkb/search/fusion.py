@@ -36,6 +36,9 @@ from typing import Literal
 
 Ranking = Sequence[tuple[str, float]]
 NormMethod = Literal["minmax", "zscore"]
+FusionMethod = Literal["rrf", "minmax", "zscore"]
+#: The accepted values of ``method`` in :func:`combine`.
+FUSION_METHODS: tuple[FusionMethod, ...] = ("rrf", "minmax", "zscore")
 
 #: The RRF constant of Cormack et al.; larger values flatten the head of each ranking.
 DEFAULT_K = 60
@@ -70,6 +73,35 @@ def fuse(
             terms.setdefault(doc_id, []).append(weight / (k + rank))
             best_rank[doc_id] = min(best_rank.get(doc_id, rank), rank)
     return _ordered(_sums(terms), best_rank)
+
+
+def combine(
+    rankings: Mapping[str, Ranking],
+    *,
+    method: FusionMethod,
+    weights: Mapping[str, float] | None = None,
+    k: int = DEFAULT_K,
+) -> list[tuple[str, float]]:
+    """Fuse named rankings with the chosen method: :func:`fuse` or :func:`fuse_scores`.
+
+    Args:
+        rankings: Ranking name → ``(id, score)`` pairs, best first.
+        method: ``"rrf"`` (weighted reciprocal rank fusion, constant ``k``) or
+            ``"minmax"`` / ``"zscore"`` (convex combination of normalised scores).
+        weights: Ranking name → non-negative weight; missing names weigh 1.
+        k: RRF constant; ignored by the score-based methods.
+
+    Returns:
+        ``(id, fused score)`` pairs, best first.
+
+    Raises:
+        ValueError: If the method is unknown, or a weight, ``k`` or a score is invalid.
+    """
+    if method == "rrf":
+        return fuse(rankings, weights=weights, k=k)
+    if method in ("minmax", "zscore"):
+        return fuse_scores(rankings, weights=weights, method=method)
+    raise ValueError(f"Unknown fusion method {method!r}; use one of {', '.join(FUSION_METHODS)}.")
 
 
 def fuse_scores(

@@ -14,11 +14,11 @@ import sqlalchemy as sa
 
 from medkb.answer.compose import Answerer
 from medkb.answer.extractive import Evidence
-from medkb.config import AnswerSettings, SearchSettings
+from medkb.config import AnswerSettings, RankingProfile, SearchSettings
 from medkb.embed.base import Embedder
 from medkb.graph.traversal import Edge, GraphPath, expand, neighbour_scores
 from medkb.models import QAPair, Vector
-from medkb.search.fusion import fuse
+from medkb.search.fusion import combine
 from medkb.search.results import GraphStep, Hit, QueryResult
 from medkb.search.text import keywords, normalise_query
 from medkb.stores.relational import logs, pairs, relations
@@ -83,6 +83,11 @@ class Searcher:
         """Stop the worker threads."""
         self._pool.shutdown(wait=True)
 
+    @property
+    def ranking(self) -> RankingProfile:
+        """Fields and fusion for this embedder: its profile, then explicit settings."""
+        return self.settings.ranking(self.embedder.model_id)
+
     def query(self, text: str, options: QueryOptions) -> QueryResult:
         """Run the whole query flow and return the answer with its evidence."""
         watch = Stopwatch()
@@ -91,7 +96,12 @@ class Searcher:
             words = keywords(cleaned)
         rankings = self._retrieve(cleaned, words, options, watch)
         with watch.stage("fuse"):
-            fused = fuse(rankings, weights=self._weights(rankings), k=self.settings.rrf_k)
+            fused = combine(
+                rankings,
+                method=self.ranking.fusion,
+                weights=self._weights(rankings),
+                k=self.settings.rrf_k,
+            )
         hits, steps = self._expand_and_enrich(fused, rankings, options, watch)
         with watch.stage("answer"):
             answer = self.answerer.answer(text, cleaned, [_evidence(hit) for hit in hits])
@@ -137,7 +147,7 @@ class Searcher:
                     vector, field=field, k=n, tenant_id=self.tenant_id, filters=filters
                 )
             ]
-            for field in self.settings.fields
+            for field in self.ranking.fields
         }
 
     def _keyword(self, words: list[str], filters: Filters | None, n: int) -> Ranking:
@@ -145,8 +155,9 @@ class Searcher:
             return keyword_search(conn, words, tenant_id=self.tenant_id, filters=filters, limit=n)
 
     def _weights(self, rankings: dict[str, Ranking]) -> dict[str, float]:
+        profile = self.ranking
         return {
-            name: self.settings.keyword_weight if name == "keyword" else self.settings.dense_weight
+            name: profile.keyword_weight if name == "keyword" else profile.dense_weight
             for name in rankings
         }
 

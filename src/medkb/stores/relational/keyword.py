@@ -9,13 +9,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from medkb.search.text import fts5_query, tsquery
 from medkb.stores.relational.pairs import Filters, filter_clause
 from medkb.stores.relational.schema import qa
 
-#: FTS5 column weights (qa_id, question, response): a match in the question counts double.
-_BM25_WEIGHTS = "0.0, 2.0, 1.0"
+#: FTS5 column weights (qa_id, question, response): question and answer count the same
+#: (measured: weighting the question double lost nDCG@10 on MEDIQA and BioASQ, see
+#: docs/retrieval.md "Tuning log").
+_BM25_WEIGHTS = "0.0, 1.0, 1.0"
+#: ``ts_rank_cd`` weights of the tsvector labels {D, C, B, A}; question (A) and response (B)
+#: count the same, as in the SQLite column weights.
+_TS_WEIGHTS = "{0.1, 0.2, 1.0, 1.0}"
 
 
 def keyword_search(
@@ -61,7 +67,8 @@ def _postgres_search(
 ) -> list[tuple[str, float]]:
     query_terms = sa.func.to_tsquery("english", expression)
     vector: sa.ColumnClause[object] = sa.column("search_vector")
-    rank = sa.func.ts_rank_cd(vector, query_terms, 32)  # 32: rank / (rank + 1), in [0, 1)
+    weights = sa.cast(sa.literal(_TS_WEIGHTS), ARRAY(sa.REAL))
+    rank = sa.func.ts_rank_cd(weights, vector, query_terms, 32)  # 32: rank / (rank + 1)
     query = (
         sa.select(qa.c.id, rank.label("rank"))
         .where(vector.op("@@")(query_terms), qa.c.tenant_id == tenant_id, qa.c.is_active)
