@@ -129,6 +129,7 @@ class SyncedAtPoller:
         self.kb, self.waiting, self.first = kb, set[str](), dict[str, dt.datetime]()
         self.lock, self.stop = threading.Lock(), threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
+        self.elapsed = 0.0  # seconds the write load took
 
     def add(self, qa_id: str) -> None:
         with self.lock:
@@ -169,6 +170,7 @@ def write_load(kb: KnowledgeBase, args: argparse.Namespace, poller: SyncedAtPoll
         kb.add([pair])
         committed[pair.id] = dt.datetime.now(dt.UTC)
         poller.add(pair.id)
+    poller.elapsed = time.monotonic() - started
     return committed
 
 
@@ -204,7 +206,12 @@ def measure(args: argparse.Namespace, url: str | None) -> dict:
                 worker.send_signal(signal.SIGTERM)
                 worker.communicate(timeout=60)
             lags = [(poller.first[i] - t).total_seconds() for i, t in committed.items()]
-            return {"lags": lags, "stats": kb.stats(), "pairs": len(committed)}
+            return {
+                "lags": lags,
+                "stats": kb.stats(),
+                "pairs": len(committed),
+                "rate": len(committed) / poller.elapsed,
+            }
 
 
 def render(args: argparse.Namespace, machine: Machine, result: dict, key: str) -> str:
@@ -219,7 +226,7 @@ def render(args: argparse.Namespace, machine: Machine, result: dict, key: str) -
     )
     rows = [
         [f"{np.percentile(lags, p):.3f}" for p in (50, 90, 99)]
-        + [f"{lags.max():.3f}", f"{lags.mean():.3f}", str(len(lags))]
+        + [f"{lags.max():.3f}", f"{lags.mean():.3f}", str(len(lags)), f"{result['rate']:.1f}"]
     ]
     return (
         f"<!-- {key} -->\n## Sync lag: {args.strategy}, {database} + local\n\n"
@@ -230,7 +237,7 @@ def render(args: argparse.Namespace, machine: Machine, result: dict, key: str) -
         "outbox. Lag per pair = `sync_status.synced_at` of its first apply − the time its "
         "`kb.add` returned. Shared machine: see the load averages.\n\n"
         f"{machine_table(machine)}\n\n"
-        + table(["p50 s", "p90 s", "p99 s", "max s", "mean s", "pairs"], rows)
+        + table(["p50 s", "p90 s", "p99 s", "max s", "mean s", "pairs", "achieved pairs/s"], rows)
         + f"\n\nFinal: {stats['relational_pairs']} pairs in the relational store, "
         f"{stats['vector_pairs']} in the vector store; sync {stats['sync']}.\n\n{END_MARKER}"
     )

@@ -8,50 +8,52 @@ import typer
 
 from medkb.cli.context import console, print_json, run
 from medkb.errors import InputError
-from medkb.sync.worker import Worker, WorkerStats
+from medkb.sync.worker import Strategy, Worker, WorkerStats
 
-STRATEGIES = ("eventual", "batch")
+OnceOpt = Annotated[bool, typer.Option("--once", help="Apply everything due now, then exit.")]
+StrategyOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="eventual (poll and apply) or batch (apply in bulk on thresholds); default "
+        "MEDKB_SYNC_STRATEGY, with realtime read as eventual."
+    ),
+]
+IntervalOpt = Annotated[
+    float | None, typer.Option(help="Seconds between polls (MEDKB_SYNC__INTERVAL_S).")
+]
+RowsOpt = Annotated[
+    int | None, typer.Option(help="batch: apply at this many due rows (MEDKB_SYNC__BATCH_ROWS).")
+]
+AgeOpt = Annotated[
+    float | None,
+    typer.Option(
+        help="batch: apply when the oldest due row is this old (MEDKB_SYNC__BATCH_SECONDS)."
+    ),
+]
+LeaseOpt = Annotated[
+    float | None,
+    typer.Option(help="Seconds a worker holds the ids it applies (MEDKB_SYNC__LEASE_S)."),
+]
+MaxOpt = Annotated[
+    float | None, typer.Option(help="Stop after this many seconds (default: run until stopped).")
+]
+NameOpt = Annotated[str | None, typer.Option(help="Name in the lease owner (default host:pid).")]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print one JSON summary on exit instead of text.")
+]
 
 
 def worker_command(
     ctx: typer.Context,
-    once: Annotated[
-        bool, typer.Option("--once", help="Apply everything due now, then exit.")
-    ] = False,
-    strategy: Annotated[
-        str | None,
-        typer.Option(
-            help="eventual (poll and apply) or batch (apply in bulk on thresholds); default "
-            "MEDKB_SYNC_STRATEGY, with realtime read as eventual."
-        ),
-    ] = None,
-    interval: Annotated[
-        float | None, typer.Option(help="Seconds between polls (MEDKB_SYNC__INTERVAL_S).")
-    ] = None,
-    batch_rows: Annotated[
-        int | None,
-        typer.Option(help="batch: apply at this many due rows (MEDKB_SYNC__BATCH_ROWS)."),
-    ] = None,
-    batch_seconds: Annotated[
-        float | None,
-        typer.Option(
-            help="batch: apply when the oldest due row is this old (MEDKB_SYNC__BATCH_SECONDS)."
-        ),
-    ] = None,
-    lease_seconds: Annotated[
-        float | None,
-        typer.Option(help="Seconds a worker holds the ids it applies (MEDKB_SYNC__LEASE_S)."),
-    ] = None,
-    max_seconds: Annotated[
-        float | None,
-        typer.Option(help="Stop after this many seconds (default: run until stopped)."),
-    ] = None,
-    name: Annotated[
-        str | None, typer.Option(help="Name in the lease owner (default host:pid).")
-    ] = None,
-    json_out: Annotated[
-        bool, typer.Option("--json", help="Print one JSON summary on exit instead of text.")
-    ] = False,
+    once: OnceOpt = False,
+    strategy: StrategyOpt = None,
+    interval: IntervalOpt = None,
+    batch_rows: RowsOpt = None,
+    batch_seconds: AgeOpt = None,
+    lease_seconds: LeaseOpt = None,
+    max_seconds: MaxOpt = None,
+    name: NameOpt = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Apply the outbox to the vector store until stopped (SIGTERM / Ctrl-C stop gracefully).
 
@@ -75,28 +77,28 @@ def worker_command(
         worker = Worker(engine=kb.engine, store=kb.store, settings=sync, strategy=chosen, name=name)
         worker.handle_signals()
         if not json_out:
-            console.print(
-                f"medkb worker ({chosen}): polling every {sync.interval_s:g} s"
-                + ("" if once else "; SIGTERM or Ctrl-C stops it.")
-            )
+            until = "" if once else "; SIGTERM or Ctrl-C stops it."
+            console.print(f"medkb worker ({chosen}): polling every {sync.interval_s:g} s{until}")
         return worker.run(once=once, max_seconds=max_seconds)
 
     stats: WorkerStats = run(ctx, work)
-    if json_out:
-        print_json(stats.to_dict())
-    else:
-        console.print(
-            f"Applied {stats.applied} id(s) in {stats.passes} pass(es) over {stats.seconds:.1f} s; "
-            f"{stats.errors} error(s)."
-            + (f" Last: {stats.last_error}" if stats.last_error else ""),
-            highlight=False,
-        )
+    print_json(stats.to_dict()) if json_out else print_summary(stats)
 
 
-def pick_strategy(value: str) -> Any:
+def print_summary(stats: WorkerStats) -> None:
+    """One line: what the worker applied, over how long, with its errors."""
+    last = f" Last: {stats.last_error}" if stats.last_error else ""
+    console.print(
+        f"Applied {stats.applied} id(s) in {stats.passes} pass(es) over "
+        f"{stats.seconds:.1f} s; {stats.errors} error(s).{last}",
+        highlight=False,
+    )
+
+
+def pick_strategy(value: str) -> Strategy:
     """The worker strategy for ``value``; ``realtime`` writes leave only leftovers: eventual."""
-    if value == "realtime":
+    if value in ("realtime", "eventual"):
         return "eventual"
-    if value not in STRATEGIES:
-        raise InputError(f"Unknown sync strategy {value!r}; use eventual or batch.")
-    return value
+    if value == "batch":
+        return "batch"
+    raise InputError(f"Unknown sync strategy {value!r}; use eventual or batch.")

@@ -112,15 +112,7 @@ def apply_outbox(
         batch = outbox.claim(conn, now=clock(), ids=ids, limit=limit, owner=owner, lease_s=lease_s)
     if not batch.ids:
         return 0
-    started = time.monotonic()
-    with engine.connect() as conn:
-        records = current_records(conn, batch.ids)
-    targets = list(batch.ids)
-    if time.monotonic() - started > lease_s / 2:  # slow read: renew, drop what was lost
-        with engine.begin() as conn:
-            kept = set(leases.renew(conn, owner, until=clock() + timedelta(seconds=lease_s)))
-        targets = [qa_id for qa_id in targets if qa_id in kept]
-        records = [record for record in records if record.id in kept]
+    records, targets = read_claimed(engine, batch, clock=clock, lease_s=lease_s)
     try:
         write_records(store, records, targets)
     except VectorStoreError as exc:
@@ -131,6 +123,24 @@ def apply_outbox(
         checksums = {record.id: record_checksum(record) for record in records}
         outbox.complete(conn, batch, checksums=checksums, now=clock())
     return len(batch.ids)
+
+
+def read_claimed(
+    engine: sa.Engine, batch: outbox.OutboxBatch, *, clock: Clock, lease_s: float
+) -> tuple[list[VectorRecord], list[str]]:
+    """The current records of a claimed batch, and the ids to write.
+
+    A read that took over half the lease renews it first and drops the ids it lost, so a
+    slow worker does not write ids another worker has taken over.
+    """
+    started = time.monotonic()
+    with engine.connect() as conn:
+        records = current_records(conn, batch.ids)
+    if batch.owner is None or time.monotonic() - started <= lease_s / 2:
+        return records, list(batch.ids)
+    with engine.begin() as conn:
+        kept = set(leases.renew(conn, batch.owner, until=clock() + timedelta(seconds=lease_s)))
+    return [r for r in records if r.id in kept], [i for i in batch.ids if i in kept]
 
 
 def write_records(store: VectorStore, records: Sequence[VectorRecord], ids: Sequence[str]) -> None:
