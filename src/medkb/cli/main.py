@@ -12,6 +12,7 @@ from medkb.cli.context import State, console, parse_pairs, print_json, progress_
 from medkb.cli.evaluate import evaluate_command
 from medkb.cli.maintain import migrate_command, reembed_command
 from medkb.cli.sync import sync_app
+from medkb.cli.worker import worker_command
 from medkb.errors import InputError
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app = typer.Typer(
 )
 app.add_typer(sync_app, name="sync")
 app.command("eval")(evaluate_command)
+app.command("worker")(worker_command)
 app.command("migrate")(migrate_command)
 app.command("reembed")(reembed_command)
 
