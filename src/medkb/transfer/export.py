@@ -10,6 +10,7 @@ latest committed state.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -58,7 +59,7 @@ def open_sink(
     """The sink for ``fmt``; ``sql`` with a ``postgresql://`` output writes into a table."""
     if fmt not in FORMATS:
         raise InputError(f"Unknown export format {fmt!r}; use one of {', '.join(FORMATS)}.")
-    if output.startswith(("postgresql:", "postgres:")):
+    if is_postgres_url(output):
         if fmt != "sql":
             raise InputError(
                 f"A PostgreSQL URL is an output for --format sql only, not {fmt}; give a file "
@@ -70,6 +71,18 @@ def open_sink(
             output, table=table, include_embeddings=include_embeddings, dimension=dimension
         )
     return _file_sink(fmt, Path(output), include_embeddings=include_embeddings, table=table)
+
+
+def is_postgres_url(output: str) -> bool:
+    """Whether ``output`` is a PostgreSQL URL (``postgresql://``, ``postgresql+psycopg://``)."""
+    return re.match(r"^postgres(ql)?(\+\w+)?://", output) is not None
+
+
+def shown(output: str) -> str:
+    """``output`` as reports show it: a URL's password masked."""
+    if not is_postgres_url(output):
+        return output
+    return sa.engine.make_url(output).render_as_string(hide_password=True)
 
 
 def _file_sink(fmt: str, path: Path, *, include_embeddings: bool, table: str) -> Sink:
@@ -154,7 +167,7 @@ def export_to(
         sink.abort()
         raise
     report.bytes = sink.close()
-    report.format, report.output = fmt, output
+    report.format, report.output = fmt, shown(output)
     report.vector_type = getattr(sink, "vector_type", None)
     report.seconds = round(time.perf_counter() - started, 3)
     return report

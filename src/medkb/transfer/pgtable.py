@@ -71,6 +71,9 @@ class PostgresTableSink:
                 f"Cannot reach the PostgreSQL database for the export: {exc.orig}. Check the "
                 "--output URL (postgresql://user@host:port/database) and that it is running."
             ) from exc
+        except BaseException:
+            self.engine.dispose()
+            raise
         self.statement = sa.text(self._upsert_statement())
 
     def _create_statement(self) -> str:
