@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from medkb.cli.context import console, print_json, run
-from medkb.errors import InputError
+from medkb.errors import InputError, StoreError
 from medkb.sync.worker import Strategy, Worker, WorkerStats
 
 OnceOpt = Annotated[bool, typer.Option("--once", help="Apply everything due now, then exit.")]
@@ -58,7 +58,7 @@ def worker_command(
     """Apply the outbox to the vector store until stopped (SIGTERM / Ctrl-C stop gracefully).
 
     Several workers may run at once against one database; each pair id is applied by one
-    worker at a time.
+    worker at a time. With --once it exits 69 if a store failed (the rows stay pending).
 
     Example: medkb worker --strategy batch --batch-rows 1000 --batch-seconds 30
     """
@@ -83,6 +83,8 @@ def worker_command(
 
     stats: WorkerStats = run(ctx, work)
     print_json(stats.to_dict()) if json_out else print_summary(stats)
+    if once and stats.errors:
+        raise typer.Exit(StoreError.exit_code)  # a script running --once must see the failure
 
 
 def print_summary(stats: WorkerStats) -> None:
