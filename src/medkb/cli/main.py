@@ -12,6 +12,7 @@ from medkb.cli.context import State, console, parse_pairs, print_json, progress_
 from medkb.cli.evaluate import evaluate_command
 from medkb.cli.maintain import migrate_command, reembed_command
 from medkb.cli.sync import sync_app
+from medkb.cli.transfer import export_command, import_command
 from medkb.cli.worker import worker_command
 from medkb.errors import InputError
 
@@ -25,6 +26,8 @@ app.command("eval")(evaluate_command)
 app.command("worker")(worker_command)
 app.command("migrate")(migrate_command)
 app.command("reembed")(reembed_command)
+app.command("export")(export_command)
+app.command("import")(import_command)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 
