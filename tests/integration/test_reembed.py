@@ -221,3 +221,12 @@ def test_reembed_on_postgresql_and_pgvector(
     finally:
         engine.dispose()
     assert "medical_knowledge_base_g2" in tables and "medical_knowledge_base" not in tables
+
+
+def test_the_cli_refuses_a_reembed_to_the_same_model(tiny: Settings) -> None:
+    from tests.e2e.test_cli import medkb
+
+    same = medkb(tiny.home, tiny.cache_dir, "reembed", "--embedder", "static", "--json")
+    assert same.returncode == InputError.exit_code and "already uses" in same.stderr
+    unknown = medkb(tiny.home, tiny.cache_dir, "reembed", "--embedder", "word2vec")
+    assert unknown.returncode == ConfigError.exit_code and "Unknown embedder" in unknown.stderr
