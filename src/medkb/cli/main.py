@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from medkb.cli import render
+from medkb.cli.backup import backup_command, restore_command
 from medkb.cli.context import State, console, parse_pairs, print_json, progress_bar, run
 from medkb.cli.evaluate import evaluate_command
 from medkb.cli.maintain import migrate_command, reembed_command
@@ -23,6 +24,8 @@ app = typer.Typer(
 )
 app.add_typer(sync_app, name="sync")
 app.command("eval")(evaluate_command)
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 app.command("worker")(worker_command)
 app.command("migrate")(migrate_command)
 app.command("reembed")(reembed_command)
