@@ -190,16 +190,14 @@ class AnswerSettings(BaseModel):
         True, description="Answer 'not found' plus the nearest topics when evidence is weak."
     )
     min_cosine: dict[str, float] = Field(
-        default_factory=lambda: {"static": 0.55, "minilm": 0.5},
+        default_factory=lambda: {"static": 0.6, "minilm": 0.5},
         description="Per embedder ('static', 'minilm'): abstain when the best dense cosine "
-        "of the top hits is below this (docs/safety.md has the calibration).",
+        "of the top 3 hits is below this (calibrated in docs/safety.md); none for others.",
     )
-    min_overlap: float = Field(
-        0.0,
-        ge=0,
-        le=1,
-        description="Abstain when the best share of query keywords found in a top hit is "
-        "below this.",
+    min_overlap: dict[str, float] = Field(
+        default_factory=lambda: {"static": 0.2, "minilm": 0.2},
+        description="Per embedder: abstain when the best share of query keywords found in a "
+        "top-3 hit is below this (calibrated in docs/safety.md); 0 for others.",
     )
     nearest_topics: int = Field(
         3, ge=0, le=10, description="Questions of the best hits listed when abstaining."

@@ -62,16 +62,18 @@ class Composed:
 
 
 class Answerer:
-    """Composes answers under one :class:`~medkb.config.AnswerSettings`."""
+    """Composes answers under one :class:`~medkb.config.AnswerSettings`.
 
-    def __init__(self, settings: AnswerSettings, *, embedder: str) -> None:
-        """Args:
+    Args:
         settings: The answer settings.
         embedder: The embedder's settings name ('static', 'minilm'), which picks the
-            abstention cosine threshold; no threshold is applied for unknown names.
-        """
+            abstention thresholds; an unknown name gets no cosine check and overlap 0.
+    """
+
+    def __init__(self, settings: AnswerSettings, *, embedder: str) -> None:
         self.settings = settings
         self.min_cosine = settings.min_cosine.get(embedder, -1.0)
+        self.min_overlap = settings.min_overlap.get(embedder, 0.0)
 
     def answer(self, raw: str, cleaned: str, evidence: Sequence[Evidence]) -> Composed:
         """Answer ``cleaned`` (the normalised ``raw`` message) from ``evidence``."""
@@ -90,9 +92,7 @@ class Answerer:
         return Composed("\n\n".join(p for p in parts if p), citations, info)
 
     def _weak(self, found: abstain.Signals) -> bool:
-        return abstain.weak(
-            found, min_cosine=self.min_cosine, min_overlap=self.settings.min_overlap
-        )
+        return abstain.weak(found, min_cosine=self.min_cosine, min_overlap=self.min_overlap)
 
     def _abstain(self, evidence: Sequence[Evidence], info: AnswerInfo) -> str:
         info.mode, info.abstained = "abstained", True
