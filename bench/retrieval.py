@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -52,6 +53,7 @@ BM25 = {
     "bioasq": {"recall@10": 0.657, "mrr@10": 0.820, "ndcg@10": 0.730},
 }
 COLUMNS = ("recall@1", "recall@5", "recall@10", "recall@100", "mrr@10", "ndcg@10")
+SPLITS = ("dev", "test")
 PAGE_HEADER = f"""# Retrieval quality
 
 Measured by `bench/retrieval.py` with `medkb eval`'s harness (`medkb.evaluation`): every
@@ -112,10 +114,53 @@ def git_commit() -> str:
     return done.stdout.strip() or "unknown"
 
 
+def split_of(query_id: str, row: dict[str, Any]) -> str:
+    """``dev`` or ``test``: the data set's own ``split`` field where it has one (MEDIQA:
+    ``test`` is test, ``train2_alexa`` and ``validation`` are dev), else by the first byte
+    of the SHA-256 of the query id (even: dev), which halves BioASQ deterministically."""
+    if "split" in row:
+        return "test" if row["split"] == "test" else "dev"
+    return "dev" if hashlib.sha256(query_id.encode()).digest()[0] % 2 == 0 else "test"
+
+
+def split_queries(path: Path) -> dict[str, dict[str, str]]:
+    """The queries of ``queries.jsonl`` by split (:func:`split_of`), then by id."""
+    queries = load_queries(path)
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    split = {str(row.get("id", row.get("_id"))): split_of(str(row.get("id")), row) for row in rows}
+    return {name: {q: t for q, t in queries.items() if split[q] == name} for name in SPLITS}
+
+
+def evaluate_splits(
+    kb: Any, parts: dict[str, dict[str, str]], qrels: Any, **options: Any
+) -> dict[str, Any]:
+    """One report per split and their query-weighted means (every metric is a mean over
+    queries, so the means are exactly those of one run over all queries). Latency is that
+    of the test split."""
+    reports = {
+        name: evaluate(kb, queries, qrels, **options).to_dict() for name, queries in parts.items()
+    }
+    counts = {name: report["queries"] for name, report in reports.items()}
+    total = sum(counts.values()) or 1
+    merged = dict(reports["test"])
+    merged["metrics"] = {
+        metric: round(sum(reports[n]["metrics"][metric] * counts[n] for n in reports) / total, 4)
+        for metric in reports["test"]["metrics"]
+    }
+    merged["queries"] = sum(counts.values())
+    merged["skipped"] = sum(report["skipped"] for report in reports.values())
+    merged["splits"] = {
+        name: {"queries": counts[name], "ndcg@10": report["metrics"]["ndcg@10"]}
+        for name, report in reports.items()
+    }
+    return merged
+
+
 def measure(args: argparse.Namespace, dataset: str, embedder: str) -> dict[str, Any]:
     """Build or reuse the KB of ``dataset`` on ``embedder`` and evaluate every mode."""
     folder = args.data / dataset
-    queries, qrels = load_queries(folder / "queries.jsonl"), load_qrels(folder / "qrels.tsv")
+    parts, qrels = split_queries(folder / "queries.jsonl"), load_qrels(folder / "qrels.tsv")
+    queries = {**parts["dev"], **parts["test"]}
     settings = Settings(
         home=args.homes / f"{dataset}-{embedder}", embedder=embedder, cache_dir=args.cache_dir
     )
@@ -126,11 +171,10 @@ def measure(args: argparse.Namespace, dataset: str, embedder: str) -> dict[str, 
         rows = {}
         for mode in args.modes:
             kb.query(next(iter(queries.values())), mode=mode, log=False)  # warm-up, not timed
-            report = evaluate(
-                kb, queries, qrels, mode=mode, k=10, min_relevance=MIN_RELEVANCE.get(dataset, 1)
+            rows[mode] = evaluate_splits(
+                kb, parts, qrels, mode=mode, k=10, min_relevance=MIN_RELEVANCE.get(dataset, 1)
             )
-            rows[mode] = report.to_dict()
-            log(f"{dataset}/{embedder}/{mode}: nDCG@10 {report.metrics['ndcg@10']:.3f}")
+            log(f"{dataset}/{embedder}/{mode}: nDCG@10 {rows[mode]['splits']}")
         model = kb.embedder.model_id
     return {
         "dataset": dataset,
@@ -165,12 +209,13 @@ def section(result: dict[str, Any]) -> str:
     """The markdown section of one (data set, embedder) run, with its JSON in a comment."""
     dataset, embedder, built = result["dataset"], result["embedder"], result["build"]
     first = next(iter(result["modes"].values()))
-    header = ("mode", *COLUMNS, "Δ nDCG@10", "p50 ms", "p95 ms")
+    header = ("mode", *COLUMNS, "Δ nDCG@10", "nDCG@10 dev", "nDCG@10 test", "p50 ms", "p95 ms")
     rows = [
         (
             mode,
             *(f"{report['metrics'][name]:.3f}" for name in COLUMNS),
             delta(report["metrics"]["ndcg@10"], dataset),
+            *split_cells(report),
             f"{report['latency_ms']['p50']:.1f}",
             f"{report['latency_ms']['p95']:.1f}",
         )
@@ -180,7 +225,7 @@ def section(result: dict[str, Any]) -> str:
         base = BM25[dataset]
         rows.append(
             ("BM25 baseline", "", "", f"{base['recall@10']:.3f}", "", f"{base['mrr@10']:.3f}",
-             f"{base['ndcg@10']:.3f}", "", "", "")
+             f"{base['ndcg@10']:.3f}", "", "", "", "", "")
         )  # fmt: skip
     built_s = built.get("built_s")
     how = f"ingest {built_s:.1f} s" if built_s is not None else "ingest time not recorded"
@@ -202,6 +247,14 @@ def section(result: dict[str, Any]) -> str:
     )
 
 
+def split_cells(report: dict[str, Any]) -> tuple[str, str]:
+    """nDCG@10 of the dev and test splits, blank for runs made before splits."""
+    splits = report.get("splits", {})
+    return tuple(  # type: ignore[return-value]
+        f"{splits[name]['ndcg@10']:.3f}" if name in splits else "" for name in SPLITS
+    )
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
@@ -214,14 +267,14 @@ def overview(text: str) -> str:
     rows = []
     for dataset in sorted({r["dataset"] for r in results}):
         if dataset in BM25:
-            rows.append((dataset, "—", "BM25 baseline", f"{BM25[dataset]['ndcg@10']:.3f}", ""))
+            base = f"{BM25[dataset]['ndcg@10']:.3f}"
+            rows.append((dataset, "—", "BM25 baseline", base, "", "", ""))
         for result in (r for r in results if r["dataset"] == dataset):
             for mode, report in result["modes"].items():
                 value = report["metrics"]["ndcg@10"]
-                rows.append(
-                    (dataset, result["embedder"], mode, f"{value:.3f}", delta(value, dataset))
-                )
-    header = ("data set", "embedder", "mode", "nDCG@10", "Δ vs BM25")
+                cells = (f"{value:.3f}", delta(value, dataset), *split_cells(report))
+                rows.append((dataset, result["embedder"], mode, *cells))
+    header = ("data set", "embedder", "mode", "nDCG@10", "Δ vs BM25", "dev", "test")
     return f"{OVERVIEW_START}\n{table(header, rows)}\n{OVERVIEW_END}"
 
 
