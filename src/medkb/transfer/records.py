@@ -17,7 +17,6 @@ and the three vectors become ``question_embedding`` … with ``embedding_model``
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -118,8 +117,9 @@ def to_record(pair: QAPair, edges: Sequence[Relation], vectors: Embeddings | Non
         "tenant_id": pair.tenant_id,
         "question": pair.question,
         "response": pair.response,
-        "metadata": dataclasses.asdict(pair.metadata),
-        "sources": [dataclasses.asdict(source) for source in pair.sources],
+        # vars() rather than dataclasses.asdict(): no deep copy, same keys in field order.
+        "metadata": dict(vars(pair.metadata)),
+        "sources": [dict(vars(source)) for source in pair.sources],
         "relations": [
             {
                 "target_id": e.target_id,
