@@ -4,6 +4,7 @@ with writes made meanwhile, switched atomically, resumable after a SIGKILL."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 from medkb.app import build
 from medkb.config import Settings
 from medkb.embed.static import MODEL_ID as STATIC_MODEL
-from medkb.errors import ConfigError, EmbedderMismatch, InputError
+from medkb.errors import ConfigError, EmbedderMismatch, InputError, SyncPending
 from medkb.models import QAMetadata, QAPair
 from medkb.relocate.reembed import reembed
 from medkb.stores.relational.schema import embeddings, embeddings_next, kb_info
@@ -113,6 +114,13 @@ def test_reembed_answers_from_the_old_model_until_an_atomic_switch(tiny: Setting
             probes[-1] = (probes[-1][0], probes[-1][1], expected, probes[-1][3])
 
         report = reembed(tiny, embedder="minilm", batch_size=3, on_batch=on_batch)
+        # A process still on the old model writes after the switch (committed; its apply to
+        # the dropped old collection may fail on new-model neighbours); a re-run sweeps it up.
+        with contextlib.suppress(SyncPending):
+            old.add([pair(9, "measles", "A blotchy red rash after fever and cough.")])
+    assert kb_rows(tiny)[1] == {MINILM, STATIC_MODEL}
+    swept = reembed(tiny, embedder="minilm")
+    assert (swept.swept, swept.embedded, swept.clean) == (1, 0, True)
 
     assert len(probes) >= 3
     for model, got, expected, refused in probes:
@@ -130,7 +138,7 @@ def test_reembed_answers_from_the_old_model_until_an_atomic_switch(tiny: Setting
     new = on(tiny, "minilm")
     assert_clean(new)
     with build(new) as kb:
-        assert sorted(kb.store.ids()) == [f"tiny-{n:02d}" for n in range(9) if n != 2]
+        assert sorted(kb.store.ids()) == [f"tiny-{n:02d}" for n in range(10) if n != 2]
         (record,) = kb.store.fetch(["tiny-01"])
         assert record.response.startswith("Wheeze and night cough")
         expected = kb.embedder.embed([record.question])[0]

@@ -143,7 +143,7 @@ def _run(job: _Job, name: str) -> ReembedReport:
     if "embedding_model" not in info:
         raise InputError("This knowledge base has no pairs yet; set MEDKB_EMBEDDER instead.")
     if info["embedding_model"] == job.embedder.model_id:
-        if staging.RETIRED_COLLECTION not in info:
+        if staging.RETIRED_COLLECTION not in info and not _has_foreign(job):
             raise InputError(
                 f"This knowledge base already uses {job.embedder.model_id!r}; nothing to do."
             )
@@ -163,6 +163,12 @@ def _run(job: _Job, name: str) -> ReembedReport:
     finished = _finish(job, name, old_model=report.old_model)
     finished.embedded += report.embedded
     return finished
+
+
+def _has_foreign(job: _Job) -> bool:
+    """Whether a process on the old model wrote pairs after the switch."""
+    with job.engine.connect() as conn:
+        return bool(staging.foreign_vectors(conn, model_id=job.embedder.model_id, limit=1))
 
 
 def _prepare(job: _Job, info: dict[str, str]) -> str:
@@ -305,15 +311,16 @@ def _finish(job: _Job, name: str, *, old_model: str) -> ReembedReport:
 
 def _sweep(job: _Job, store: VectorStore) -> int:
     """Re-embed pairs an old-model process wrote after the switch; return how many."""
-    swept = 0
+    swept, seen = 0, set[str]()
     while True:
         with job.engine.connect() as conn:
             foreign = staging.foreign_vectors(
                 conn, model_id=job.embedder.model_id, limit=job.batch_size
             )
             found = _pairs_by_tenant(conn, foreign)
-        if not foreign:
-            return swept
+        if not foreign or seen.issuperset(qa_id for qa_id, _ in foreign):
+            return swept  # nothing left, or only pairs a writer keeps rewriting: repair next
+        seen.update(qa_id for qa_id, _ in foreign)
         for tenant, batch in found.items():
             writer = Writer(
                 engine=job.engine,

@@ -94,7 +94,10 @@ def _next_batch(
 ) -> list[dict[str, Any]]:
     query = sa.select(*table.columns).order_by(*key_columns).limit(batch_size)
     if last is not None:
-        query = query.where(sa.tuple_(*key_columns) > sa.tuple_(*last))
+        bound = [
+            sa.literal(value, type_=c.type) for value, c in zip(last, key_columns, strict=True)
+        ]
+        query = query.where(sa.tuple_(*key_columns) > sa.tuple_(*bound))
     return [_converted(dict(row._mapping)) for row in conn.execute(query)]
 
 
