@@ -231,8 +231,9 @@ def render(args: argparse.Namespace, machine: Machine, result: dict, key: str) -
     return (
         f"<!-- {key} -->\n## Sync lag: {args.strategy}, {database} + local\n\n"
         f"```bash\n{machine.command}\n```\n\n"
-        f"One writer process adds {args.rate:g} pairs/s (one `kb.add` per pair, first pairs "
-        f"of `corpus.jsonl`, static embedder, graph linking on) for {args.seconds:g} s; writes "
+        f"One writer process aims at {args.rate:g} pairs/s (achieved: last column; one "
+        "`kb.add` per pair, first pairs of `corpus.jsonl`, static embedder, graph linking "
+        f"on) for {args.seconds:g} s; writes "
         f"return once committed. A separate `medkb worker` process in {mode} applies the "
         "outbox. Lag per pair = `sync_status.synced_at` of its first apply − the time its "
         "`kb.add` returned. Shared machine: see the load averages.\n\n"
