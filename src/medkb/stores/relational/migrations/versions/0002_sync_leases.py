@@ -19,9 +19,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("sync_status", schema=None) as batch_op:
         batch_op.add_column(sa.Column("lease_owner", sa.String(length=64), nullable=True))
-        batch_op.add_column(
-            sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True)
-        )
+        batch_op.add_column(sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index("ix_sync_status_lease", ["lease_owner"], unique=False)
 
 
