@@ -146,7 +146,8 @@ def _run(
     source_name = _display(source.url)
     _probe(target)
     tables = _tables(source)
-    _check_target(source, target, tables, source_name=source_name)
+    digests = _Digests(source, target)
+    _check_target(digests, tables, source_name=source_name)
     relational.upgrade(target)
     table_copy.ensure_progress(target)
     report = MigrateReport(
@@ -155,8 +156,7 @@ def _run(
     for table in tables:
         report.tables.append(
             _copy_verified(
-                source,
-                target,
+                digests,
                 table,
                 source_name=source_name,
                 batch_size=batch_size,
@@ -225,10 +225,9 @@ def _tables(source: sa.Engine) -> list[sa.Table]:
     return [table for table in metadata.sorted_tables if table.name in present]
 
 
-def _check_target(
-    source: sa.Engine, target: sa.Engine, tables: list[sa.Table], *, source_name: str
-) -> None:
+def _check_target(digests: _Digests, tables: list[sa.Table], *, source_name: str) -> None:
     """Refuse a target that holds something other than (part of) this knowledge base."""
+    source, target = digests.source, digests.target
     earlier = table_copy.progress_sources(target)
     if earlier == {source_name}:
         return  # an interrupted run of this same migration: resume it
@@ -242,7 +241,7 @@ def _check_target(
     used = [t for t in tables if t.name in present and _has_rows(target, t)]
     if not used:
         return
-    if _kb_info(source) != _kb_info(target) or not _all_equal(source, target, used):
+    if _kb_info(source) != _kb_info(target) or not all(digests.equal(t) for t in used):
         raise InputError(
             f"The target {_display(target.url)} already holds a different knowledge base "
             f"(or different data in {', '.join(t.name for t in used[:3])}). medkb will not "
@@ -265,18 +264,26 @@ def _kb_info(engine: sa.Engine) -> dict[str, str]:
         return {row.key: row.value for row in conn.execute(sa.select(kb_info))}
 
 
-def _all_equal(source: sa.Engine, target: sa.Engine, tables: list[sa.Table]) -> bool:
-    return all(_digest(source, t) == _digest(target, t) for t in tables)
+class _Digests:
+    """Table digests of both sides, each computed once unless asked ``fresh``."""
 
+    def __init__(self, source: sa.Engine, target: sa.Engine) -> None:
+        self.source, self.target = source, target
+        self._known: dict[tuple[bool, str], TableDigest] = {}
 
-def _digest(engine: sa.Engine, table: sa.Table) -> TableDigest:
-    with engine.connect() as conn:
-        return table_digest(conn, table)
+    def of(self, table: sa.Table, *, on_target: bool, fresh: bool = False) -> TableDigest:
+        key = (on_target, table.name)
+        if fresh or key not in self._known:
+            with (self.target if on_target else self.source).connect() as conn:
+                self._known[key] = table_digest(conn, table)
+        return self._known[key]
+
+    def equal(self, table: sa.Table) -> bool:
+        return self.of(table, on_target=False) == self.of(table, on_target=True)
 
 
 def _copy_verified(
-    source: sa.Engine,
-    target: sa.Engine,
+    digests: _Digests,
     table: sa.Table,
     *,
     source_name: str,
@@ -285,19 +292,19 @@ def _copy_verified(
 ) -> TableReport:
     """Copy one table unless it already matches, then prove it matches."""
     started = time.perf_counter()
-    expected = _digest(source, table)
-    before = _digest(target, table)
+    expected = digests.of(table, on_target=False)
+    before = digests.of(table, on_target=True)
     copied = 0
     if before != expected:
         copied = table_copy.copy_table(
-            source,
-            target,
+            digests.source,
+            digests.target,
             table,
             source_name=source_name,
             batch_size=batch_size,
             on_batch=on_batch,
         )
-    found = before if copied == 0 and before == expected else _digest(target, table)
+    found = before if before == expected else digests.of(table, on_target=True, fresh=True)
     if found != expected:
         raise RelationalStoreError(
             f"Table {table.name} differs after copying: source {expected.rows} rows, target "
