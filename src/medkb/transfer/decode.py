@@ -175,9 +175,9 @@ def _embeddings(data: Any, where: str) -> Embeddings | None:
             vectors[name] = np.asarray(data.get(name), dtype=np.float32)
         except (TypeError, ValueError):
             raise fail(where, f"the {name} embedding must be a list of numbers") from None
-    if not all(np.isfinite(vector).all() for vector in vectors.values()):
-        raise fail(where, "the embeddings must hold finite numbers only")
     shapes = {vector.shape for vector in vectors.values()}
     if len(shapes) != 1 or len(next(iter(shapes))) != 1 or not next(iter(shapes))[0]:
         raise fail(where, "the three embeddings must be non-empty lists of the same length")
+    if not all(np.isfinite(vector).all() for vector in vectors.values()):
+        raise fail(where, "the embeddings must hold finite numbers only")
     return Embeddings(**vectors, model_id=data["model_id"])

@@ -49,7 +49,13 @@ def read_records(path: Path, fmt: str) -> Iterator[Located]:
     if not path.is_file():
         raise InputError(f"No file {path}; give the path of a 'medkb export' file.")
     readers = {"jsonl": _jsonl, "json": _json, "csv": _csv, "parquet": _parquet}
-    yield from readers[fmt](path)
+    try:
+        yield from readers[fmt](path)
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path.name} is not UTF-8 text (byte {exc.start}); give a 'medkb export' file "
+            "or convert it to UTF-8."
+        ) from exc
 
 
 def _bad_json(where: str, exc: json.JSONDecodeError) -> InputError:
@@ -90,6 +96,7 @@ def _streamed_layout(path: Path) -> bool:
     """Whether the file is ``[`` on line 1 and one record (or ``]``) per line after it."""
     with path.open(encoding="utf-8") as lines:
         first, second = lines.readline().strip(), lines.readline().strip()
+    second = second.removesuffix(",")
     return first == "[" and (second == "]" or (second.startswith("{") and second.endswith("}")))
 
 
@@ -146,11 +153,19 @@ def _decode_cell(key: str, cell: str, where: str) -> Any:
 def _parquet(path: Path) -> Iterator[Located]:
     from medkb.transfer.formats import import_pyarrow
 
-    _, pq = import_pyarrow()
+    pa, pq = import_pyarrow()
     from medkb.transfer.arrow import from_arrow_row
 
+    try:
+        batches = pq.ParquetFile(path).iter_batches(batch_size=1000)
+    except pa.ArrowException as exc:
+        raise InputError(f"{path.name} is not a readable parquet file: {exc}.") from exc
     number = 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=1000):
+    for batch in batches:
         for row in batch.to_pylist():
             number += 1
-            yield f"{path.name}, row {number}", unflatten(from_arrow_row(row))
+            where = f"{path.name}, row {number}"
+            try:
+                yield where, unflatten(from_arrow_row(row))
+            except json.JSONDecodeError as exc:
+                raise _bad_json(f"{where}, column 'extra'", exc) from exc
