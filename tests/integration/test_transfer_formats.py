@@ -157,6 +157,8 @@ def test_filters_select_pairs_and_unknown_keys_are_refused(
         filled, "csv", tmp_path / "two.csv", filters={"category": ["Respiratory", "Cardiology"]}
     )
     assert both.pairs == 8
+    with pytest.raises(InputError, match="Cannot filter on tags"):
+        export(filled, "jsonl", tmp_path / "tags.jsonl", filters={"tags": ["asthma"]})
 
 
 def test_bad_export_inputs_give_clear_errors(filled: KnowledgeBase, tmp_path: Path) -> None:

@@ -50,9 +50,6 @@ def export_command(
     filters = parse_pairs(filter_ or [], "--filter")
 
     def work(kb: Any) -> ExportReport:
-        from medkb.app import check_filters
-
-        check_filters(filters)
         with progress_bar(json_out) as bar:
             task = bar.add_task("export", total=None)
             return export_to(

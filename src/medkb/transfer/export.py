@@ -18,6 +18,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from medkb.app import check_filters
 from medkb.errors import InputError
 from medkb.transfer.formats import CsvSink, JsonlSink, JsonSink, ParquetSink, Sink
 from medkb.transfer.records import count_matching, iter_id_batches, load_records
@@ -111,6 +112,7 @@ def export_pairs(
 
     Returns a report with the counts (format, output and bytes are the caller's to fill).
     """
+    check_filters(filters)
     report = ExportReport(format="", output="", include_embeddings=include_embeddings)
     with _snapshot(engine) as conn:
         total = count_matching(conn, tenant_id=tenant_id, filters=filters)
