@@ -27,6 +27,7 @@ from medkb.config import Settings
 from medkb.demo import demo_files
 from medkb.errors import InputError, InvalidBackup
 from medkb.models import QAMetadata, QAPair
+from medkb.stores.relational.engine import make_engine, upgrade
 from medkb.sync.apply import utcnow
 from medkb.sync.verify import vector_checksums, verify
 
@@ -108,8 +109,12 @@ def test_backup_wipe_restore_gives_identical_data_and_zero_drift(
     assert manifest.relational["kind"] == native
 
     target = target_settings(settings, tmp_path, restored_url(settings, other_database))
+    migrated = make_engine(target.resolved_database_url())
+    upgrade(migrated)  # tables without rows count as empty
+    migrated.dispose()
     done = restore(target, report.location)
     assert done.clean and done.method == "load" and done.vectors_reapplied == 0
+    assert done.replaced.empty
     with build(target) as restored:
         assert table_rows(restored.engine) == table_rows(filled.engine)
         assert vector_checksums(restored.store, tenant_id="default") == vector_checksums(

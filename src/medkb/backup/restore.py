@@ -219,7 +219,8 @@ def _checked(folder: Path, settings: Settings, steps: dict[str, float]) -> Manif
 
 def _prepare_target(settings: Settings, manifest: Manifest, *, force: bool) -> TargetContents:
     contents = target_contents(settings, manifest)
-    if contents.empty:
+    if contents.empty:  # an empty schema (no rows) would clash with the restored one
+        relational_restore.wipe(settings.resolved_database_url())
         return contents
     if not force:
         raise InputError(
