@@ -14,31 +14,41 @@ from medkb.transfer.importer import ImportReport, import_file
 from medkb.transfer.sqlscript import DEFAULT_TABLE
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+FormatOpt = Annotated[str, typer.Option("--format", help=f"One of: {', '.join(FORMATS)}.")]
+OutputOpt = Annotated[
+    str,
+    typer.Option(
+        "--output",
+        "-o",
+        help="File to write, or with --format sql a postgresql:// URL to write a table into.",
+    ),
+]
+EmbeddingsOpt = Annotated[
+    bool,
+    typer.Option("--include-embeddings", help="Add the three vectors and the embedding model id."),
+]
+FilterOpt = Annotated[
+    list[str] | None, typer.Option("--filter", help="Metadata filter key=value (repeatable).")
+]
+TableOpt = Annotated[
+    str, typer.Option(help="Table name for --format sql (file script or PostgreSQL URL).")
+]
+PathArg = Annotated[
+    Path, typer.Argument(help="A 'medkb export' file (.jsonl, .json, .csv, .parquet).")
+]
+ImportFormatOpt = Annotated[
+    str | None,
+    typer.Option("--format", help="jsonl, json, csv or parquet (default: from the suffix)."),
+]
 
 
 def export_command(
     ctx: typer.Context,
-    format_: Annotated[str, typer.Option("--format", help=f"One of: {', '.join(FORMATS)}.")],
-    output: Annotated[
-        str,
-        typer.Option(
-            "--output",
-            "-o",
-            help="File to write, or with --format sql a postgresql:// URL to write a table into.",
-        ),
-    ],
-    include_embeddings: Annotated[
-        bool,
-        typer.Option(
-            "--include-embeddings", help="Add the three vectors and the embedding model id."
-        ),
-    ] = False,
-    filter_: Annotated[
-        list[str] | None, typer.Option("--filter", help="Metadata filter key=value (repeatable).")
-    ] = None,
-    table: Annotated[
-        str, typer.Option(help="Table name for --format sql (file script or PostgreSQL URL).")
-    ] = DEFAULT_TABLE,
+    format_: FormatOpt,
+    output: OutputOpt,
+    include_embeddings: EmbeddingsOpt = False,
+    filter_: FilterOpt = None,
+    table: TableOpt = DEFAULT_TABLE,
     json_out: JsonOpt = False,
 ) -> None:
     """Export the pairs with metadata, sources and relations (streamed, in batches).
@@ -65,28 +75,23 @@ def export_command(
             )
 
     report = run(ctx, work)
-    if json_out:
-        print_json(report.to_dict())
-        return
-    rate = report.to_dict()["pairs_per_s"]
+    print_json(report.to_dict()) if json_out else _print_export(report)
+
+
+def _print_export(report: ExportReport) -> None:
     console.print(
         f"Exported {report.pairs} pair(s), {report.relations} relation(s) and "
         f"{report.sources} source(s) to {report.output} ({report.format}"
         f"{', with embeddings' if report.include_embeddings else ''}) in {report.seconds} s"
-        f" ({rate} pairs/s, {report.bytes:,} bytes).",
+        f" ({report.to_dict()['pairs_per_s']} pairs/s, {report.bytes:,} bytes).",
         highlight=False,
     )
 
 
 def import_command(
     ctx: typer.Context,
-    path: Annotated[
-        Path, typer.Argument(help="A 'medkb export' file (.jsonl, .json, .csv, .parquet).")
-    ],
-    format_: Annotated[
-        str | None,
-        typer.Option("--format", help="jsonl, json, csv or parquet (default: from the suffix)."),
-    ] = None,
+    path: PathArg,
+    format_: ImportFormatOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Import a medkb export: pairs, metadata, sources, relations, timestamps, embeddings.
@@ -110,9 +115,10 @@ def import_command(
             )
 
     report = run(ctx, work)
-    if json_out:
-        print_json(report.to_dict())
-        return
+    print_json(report.to_dict()) if json_out else _print_import(report)
+
+
+def _print_import(report: ImportReport) -> None:
     dropped = report.dropped_relations
     console.print(
         f"Imported {report.pairs} pair(s) from {report.path}: {report.created} created, "
