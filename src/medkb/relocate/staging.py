@@ -150,6 +150,12 @@ def switch(
             RETIRED_DIMENSION: str(old.old_dimension),
         },
     )
+    _move_staged(conn)
+    return old
+
+
+def _move_staged(conn: sa.Connection) -> None:
+    """Replace the active vectors by the staged ones and rehash the pairs for the new model."""
     columns = ["qa_id", "field", "model_id", "dimension", "vector"]
     conn.execute(embeddings.delete())
     conn.execute(
@@ -164,7 +170,6 @@ def switch(
     )
     conn.execute(qa.update().values(content_hash=new_hash))
     clear_staged(conn)
-    return old
 
 
 def foreign_vectors(conn: sa.Connection, *, model_id: str, limit: int) -> list[tuple[str, str]]:
