@@ -281,3 +281,14 @@ def test_import_keeps_manual_relations_and_drops_dangling_ones(
         assert got["created_at"] == records[0]["created_at"]
         again = import_file(target, path)
         assert (again.created, again.unchanged) == (0, 12)
+
+
+def test_ids_of_another_tenant_are_refused_before_writing(
+    filled: KnowledgeBase, tmp_path: Path
+) -> None:
+    export(filled, "jsonl", tmp_path / "kb.jsonl")
+    other = filled.settings.model_copy(update={"tenant": "clinic-b"})
+    with build(other) as target:
+        with pytest.raises(InputError, match=r"kb.jsonl, line 1: pair id 'qa-000' belongs to"):
+            import_file(target, tmp_path / "kb.jsonl")
+        assert target.stats()["relational_pairs"] == 0

@@ -95,15 +95,35 @@ def import_file(
 
 
 def check_file(path: Path, fmt: str, *, kb: KnowledgeBase) -> int:
-    """Decode every record without writing; return how many there are."""
-    count = 0
-    for where, record in read_records(path, fmt):
-        item = decode(record, where=where)
-        _check_dimension(item, where, kb=kb)
-        count += 1
+    """Decode every record without writing; return how many there are.
+
+    Also refuses vectors of the KB's model with another dimension, and ids that another
+    tenant of this database already uses (the writer would stop half-way on them).
+    """
+    count, records = 0, read_records(path, fmt)
+    while chunk := list(islice(records, 500)):
+        places = {}
+        for where, record in chunk:
+            item = decode(record, where=where)
+            _check_dimension(item, where, kb=kb)
+            places[item.pair.id] = where
+        _check_tenants(kb, places)
+        count += len(chunk)
     if count == 0:
         raise InputError(f"{path.name} holds no pairs; give a 'medkb export' file.")
     return count
+
+
+def _check_tenants(kb: KnowledgeBase, places: dict[str, str]) -> None:
+    with kb.engine.connect() as conn:
+        known = pairs.existing_hashes(conn, list(places))
+    for qa_id, (tenant, _) in sorted(known.items()):
+        if tenant != kb.tenant_id:
+            raise fail(
+                places[qa_id],
+                f"pair id {qa_id!r} belongs to tenant {tenant!r} in this database; import "
+                "into that tenant (MEDKB_TENANT) or change the id",
+            )
 
 
 def _check_dimension(item: Item, where: str, *, kb: KnowledgeBase) -> None:
