@@ -148,6 +148,10 @@ def render(key: str, machine: Machine, reports: Sequence[MigrateReport], args: o
             summary_table(reports) + "\n",
             "Per table, first run (each table is checksummed on both sides after copying):\n",
             tables_table(reports[0]) + "\n",
+            "On the re-run every table is checksummed on both sides once, while checking that "
+            "the target holds this same knowledge base (so its per-table column reads 0); "
+            "nothing is copied. `vectors verify s` applies pending outbox rows and runs `sync "
+            "verify` over all records.\n",
             END_MARKER,
         ]
     )
