@@ -186,7 +186,7 @@ def evidence(hit: Hit) -> Evidence:
         question=hit.pair.question,
         response=hit.pair.response,
         score=hit.score,
-        cosine=max(dense, default=None),
+        cosine=max(dense, default=0.0),  # hybrid mode: dense search ran
     )
 
 

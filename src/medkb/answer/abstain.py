@@ -2,12 +2,15 @@
 
 Fused retrieval scores (reciprocal ranks) say how hits compare with each other, not whether
 any of them answers the question: the best of a hundred unrelated pairs still ranks first.
-So the decision uses two absolute signals over the top :data:`TOP_N` evidence items:
+So the decision uses two absolute signals:
 
-- ``cosine``: the best dense cosine similarity between the query and a pair (its question
-  or question + answer vector), as the vector store returned it; ``None`` in keyword mode.
+- ``cosine``: the best dense cosine similarity between the query and one of the best
+  :data:`COSINE_TOP_N` evidence items (their question or question + answer vector, as the
+  vector store returned it; 0 for an item dense search did not return); ``None`` in
+  keyword mode.
 - ``overlap``: the best share of the query's content words (keywords cut to five letters,
-  as in :mod:`medkb.answer.extractive`) found in a pair's question + answer.
+  as in :mod:`medkb.answer.extractive`) found in the question + answer of one of the best
+  :data:`TOP_N` items.
 
 A query is answered when ``cosine >= min_cosine`` (skipped when there is no cosine) and
 ``overlap >= min_overlap``. The thresholds are per embedder (cosines of different models
@@ -23,8 +26,10 @@ from medkb.answer.extractive import Evidence, terms
 
 #: The not-found sentence, followed by the nearest topics when there are any.
 NOT_FOUND = "I could not find this in the knowledge base."
-#: How many of the best evidence items the signals look at.
+#: How many of the best evidence items the overlap looks at.
 TOP_N = 3
+#: How many of the best evidence items the cosine looks at.
+COSINE_TOP_N = 10
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,7 @@ class Signals:
 
 
 def signals(query: str, evidence: Sequence[Evidence]) -> Signals:
-    """Measure the top :data:`TOP_N` evidence items (by score) against ``query``.
+    """Measure the best evidence items (by score) against ``query``.
 
     Args:
         query: The normalised query.
@@ -50,8 +55,9 @@ def signals(query: str, evidence: Sequence[Evidence]) -> Signals:
         The best cosine (``None`` when no item has one) and the best keyword overlap
         (0 when the query has no content words or there is no evidence).
     """
-    top = sorted(evidence, key=lambda item: -item.score)[:TOP_N]
-    cosines = [item.cosine for item in top if item.cosine is not None]
+    ranked = sorted(evidence, key=lambda item: -item.score)
+    cosines = [item.cosine for item in ranked[:COSINE_TOP_N] if item.cosine is not None]
+    top = ranked[:TOP_N]
     words = terms(query)
     shared = (len(words & terms(f"{item.question}\n{item.response}")) for item in top)
     overlap = max(shared, default=0) / len(words) if words else 0.0

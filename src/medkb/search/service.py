@@ -104,7 +104,9 @@ class Searcher:
             )
         hits, steps = self._expand_and_enrich(fused, rankings, options, watch)
         with watch.stage("answer"):
-            answer = self.answerer.answer(text, cleaned, [_evidence(hit) for hit in hits])
+            dense = options.mode != "keyword"
+            evidence = [_evidence(hit, dense=dense) for hit in hits]
+            answer = self.answerer.answer(text, cleaned, evidence)
         result = QueryResult(
             query=text,
             answer=answer.text,
@@ -253,7 +255,9 @@ def _passes(pair: QAPair, options: QueryOptions) -> bool:
     return all(basic.get(key) in values for key, values in (options.filters or {}).items())
 
 
-def _evidence(hit: Hit) -> Evidence:
+def _evidence(hit: Hit, *, dense: bool) -> Evidence:
+    """The answer step's view of a hit; a hit the dense search did not return gets cosine
+    0 when dense search ran (it was below every dense candidate), ``None`` otherwise."""
     source = hit.pair.metadata.source or (
         hit.pair.sources[0].document if hit.pair.sources else None
     )
@@ -263,7 +267,10 @@ def _evidence(hit: Hit) -> Evidence:
         response=hit.pair.response,
         score=hit.score,
         source=source,
-        cosine=max((v for k, v in hit.scores.items() if k.startswith("dense:")), default=None),
+        cosine=max(
+            (v for k, v in hit.scores.items() if k.startswith("dense:")),
+            default=0.0 if dense else None,
+        ),
     )
 
 
