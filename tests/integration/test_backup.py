@@ -25,7 +25,7 @@ from medkb.backup.snapshot import backup
 from medkb.backup.tables import tables_in_fk_order
 from medkb.config import Settings
 from medkb.demo import demo_files
-from medkb.errors import InputError, InvalidBackup
+from medkb.errors import InputError, InvalidBackup, VectorStoreError
 from medkb.models import QAMetadata, QAPair
 from medkb.stores.relational.engine import make_engine, upgrade
 from medkb.sync.apply import utcnow
@@ -298,3 +298,15 @@ def test_a_logical_sqlite_backup_restores_into_postgresql_and_a_file_copy_is_ref
     with build(target) as restored:
         assert table_rows(restored.engine) == table_rows(filled.engine)
         assert restored.query("blood pressure symptoms", mode="keyword").hits  # tsvector built
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_backup_that_fails_half_way_leaves_nothing_behind(
+    filled: KnowledgeBase, settings: Settings, tmp_path: Path
+) -> None:
+    folder = tmp_path / "backups"
+    backup(settings, str(folder))
+    filled.store.close()  # the vector export fails after the relational snapshot is written
+    with pytest.raises(VectorStoreError):
+        backup(settings, str(folder), store=filled.store, keep=1)
+    assert len(list(folder.iterdir())) == 1  # no staging folder, the older backup kept
