@@ -190,12 +190,12 @@ class AnswerSettings(BaseModel):
         True, description="Answer 'not found' plus the nearest topics when evidence is weak."
     )
     min_cosine: dict[str, float] = Field(
-        default_factory=lambda: {"static": 0.55, "minilm": 0.5},
+        default_factory=lambda: {"static": 0.55, "minilm": 0.55},
         description="Per embedder ('static', 'minilm'): abstain when the best dense cosine "
         "of the 10 best hits is below this (calibrated in docs/safety.md); none for others.",
     )
     min_overlap: dict[str, float] = Field(
-        default_factory=lambda: {"static": 0.1, "minilm": 0.1},
+        default_factory=lambda: {"static": 0.1, "minilm": 0.0},
         description="Per embedder: abstain when the best share of query keywords found in a "
         "top-3 hit is below this (calibrated in docs/safety.md); 0 for others.",
     )
