@@ -193,7 +193,9 @@ def evidence(hit: Hit) -> Evidence:
 def collect(settings: Settings) -> list[Record]:
     records, mismatches = [], 0
     with build(settings) as kb:
-        for kind, query_id, text, removed in query_sets():
+        for number, (kind, query_id, text, removed) in enumerate(query_sets(), start=1):
+            if number % 100 == 0:
+                print(f"[{time.strftime('%H:%M:%S')}] {number} queries", file=sys.stderr)
             result = kb.query(text, top_k=40, log=False)
             kept = [evidence(hit) for hit in result.hits if hit.pair.id not in removed]
             found = abstain.signals(normalise_query(result.query), kept[:10])
