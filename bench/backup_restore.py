@@ -23,37 +23,33 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import shlex
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-from ingest_query import (
+from common import (
+    BATCH,
     DATA,
     DEFAULT_OUTPUT,
     END_MARKER,
     Machine,
+    build_kb,
+    empty_databases,
     load_pairs,
     load_text,
     log_line,
     machine_info,
     machine_table,
-    redact,
     table,
     write_section,
 )
 
-from medkb.app import build
 from medkb.backup.restore import RestoreReport, restore
 from medkb.backup.snapshot import BackupReport, backup
 from medkb.config import Settings
-
-BATCH = 64
 
 
 @dataclasses.dataclass
@@ -80,45 +76,15 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-@contextmanager
-def databases(url: str | None, count: int) -> Iterator[list[str | None]]:
-    """The source database URL and ``count`` restore targets (created and dropped for PG)."""
-    if url is None:
-        yield [None] * (count + 1)
-        return
-    base = sa.engine.make_url(url)
-    names = [base.database, *(f"{base.database}_r{i}" for i in range(1, count + 1))]
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        for name in names:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield [base.set(database=n).render_as_string(hide_password=False) for n in names]
-    finally:
-        with admin.connect() as conn:
-            for name in names:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
 def settings_for(args: argparse.Namespace, home: Path, url: str | None) -> Settings:
     return Settings(home=home, embedder="static", cache_dir=args.cache_dir, database_url=url)
-
-
-def build_kb(settings: Settings, args: argparse.Namespace) -> float:
-    pairs = load_pairs(args.corpus, args.pairs)
-    started = time.perf_counter()
-    with build(settings) as kb:
-        for start in range(0, len(pairs), BATCH):
-            kb.add(pairs[start : start + BATCH])
-    return time.perf_counter() - started
 
 
 def measure(args: argparse.Namespace, root: Path, urls: list[str | None]) -> list[Run]:
     source = settings_for(args, root / "home", urls[0])
     log_line(f"building {args.pairs} pairs ...")
-    log_line(f"built in {build_kb(source, args):.1f} s")
+    seconds = build_kb(source, load_pairs(args.corpus, args.pairs))
+    log_line(f"built in {seconds:.1f} s")
     runs, targets = [], iter(urls[1:])
     plans = [("native", False, ("load", "rebuild")), ("logical", True, ("load",))]
     for label, logical, methods in plans:
@@ -219,10 +185,9 @@ def render(key: str, title: str, machine: Machine, *, runs: Sequence[Run], args:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
-    command = redact(shlex.join(["nice", "-n", "5", "python", "bench/backup_restore.py", *argv]))
-    machine = dataclasses.replace(machine_info(argv), command=command)
+    machine = machine_info("backup_restore.py", argv, nice=True)
     log_line(f"load average at start: {load_text(machine.load_start)}")
-    with tempfile.TemporaryDirectory() as tmp, databases(args.database_url, 3) as urls:
+    with tempfile.TemporaryDirectory() as tmp, empty_databases(args.database_url, 4) as urls:
         runs = measure(args, Path(tmp), urls)
     machine.load_end = os.getloadavg()
     database = "postgresql" if args.database_url else "sqlite"

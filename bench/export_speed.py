@@ -19,11 +19,9 @@ The results go to a section of ``docs/benchmarks.md`` delimited by
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import random
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -34,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
-from ingest_query import (
+from common import (
     DEFAULT_OUTPUT,
     END_MARKER,
     load_text,
@@ -212,8 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/medkb-test-cache"))
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
-    command = shlex.join(["nice", "-n", "5", "python", "bench/export_speed.py", *argv])
-    machine = dataclasses.replace(machine_info(argv), command=command)
+    machine = machine_info("export_speed.py", argv, nice=True)
     log_line(f"load average at start: {load_text(machine.load_start)}")
     results = run(args.pairs, args.cache_dir)
     machine.load_end = os.getloadavg()

@@ -23,13 +23,9 @@ rerun of the same configuration replaces its section and leaves the rest of the 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import re
-import shlex
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,24 +35,27 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+from common import (
+    DATA,
+    DEFAULT_OUTPUT,
+    END_MARKER,
+    Machine,
+    load_pairs,
+    load_text,
+    log_line,
+    machine_info,
+    machine_table,
+    table,
+    write_section,
+)
 
 from medkb.app import KnowledgeBase, build
 from medkb.config import Settings
-from medkb.ingest.loaders import load_file
 from medkb.ingest.writer import embed_pairs
 from medkb.models import QAPair
 
 T = TypeVar("T")
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "bioasq"
-DEFAULT_OUTPUT = ROOT / "docs" / "benchmarks.md"
 WARMUP_QUERIES = 5
-END_MARKER = "<!-- /bench -->"
-PAGE_HEADER = (
-    "# Benchmarks\n\n"
-    "Measured numbers, each section with the machine and the command that produced it. "
-    "Scripts are in `bench/`.\n"
-)
 STAGE_ORDER = (
     "normalise",
     "embed",
@@ -69,21 +68,6 @@ STAGE_ORDER = (
     "log",
     "total",
 )
-
-
-@dataclass
-class Machine:
-    """Where and when the numbers were taken."""
-
-    cpu: str
-    cores: int
-    ram_gib: float
-    python: str
-    commit: str
-    date: str
-    command: str
-    load_start: tuple[float, float, float]
-    load_end: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 @dataclass
@@ -144,14 +128,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def load_pairs(corpus: Path, limit: int) -> list[QAPair]:
-    """The first ``limit`` pairs of a corpus file (over-long rows truncated)."""
-    pairs = load_file(corpus, overlong="truncate").pairs[:limit]
-    if len(pairs) < limit:
-        raise SystemExit(f"{corpus} has only {len(pairs)} pairs; asked for {limit}.")
-    return pairs
-
-
 def load_queries(path: Path, limit: int, warmup: int) -> tuple[list[str], list[str]]:
     """The first ``limit`` query texts, and ``warmup`` others (from the end of the file)."""
     with path.open(encoding="utf-8") as lines:
@@ -168,58 +144,6 @@ def make_settings(args: argparse.Namespace, home: Path) -> Settings:
         cache_dir=args.cache_dir,
         database_url=args.database_url,
         vector_url=args.vector_url,
-    )
-
-
-# --- machine --------------------------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def ram_gib() -> float:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) / 2**20
-    except OSError:
-        pass
-    return 0.0
-
-
-def git_commit() -> str:
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-        return done.stdout.strip()
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    return commit + (
-        " (src/ has uncommitted changes)" if git("status", "--porcelain", "src") else ""
-    )
-
-
-def redact(text: str) -> str:
-    """Hide passwords in URLs (``scheme://user:secret@host`` → ``user:***@host``)."""
-    return re.sub(r"(://[^:/@\s]+:)[^@\s]+@", r"\1***@", text)
-
-
-def machine_info(argv: Sequence[str]) -> Machine:
-    return Machine(
-        cpu=cpu_model(),
-        cores=os.cpu_count() or 0,
-        ram_gib=ram_gib(),
-        python=platform.python_version(),
-        commit=git_commit(),
-        date=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        command=redact(shlex.join(["python", "bench/ingest_query.py", *argv])),
-        load_start=os.getloadavg(),
     )
 
 
@@ -334,28 +258,6 @@ def run_benchmark(args: argparse.Namespace, machine: Machine, log: Callable[[str
 # --- rendering ------------------------------------------------------------------------------
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join([*lines, *("| " + " | ".join(row) + " |" for row in rows)])
-
-
-def load_text(load: tuple[float, float, float]) -> str:
-    return " / ".join(f"{value:.2f}" for value in load)
-
-
-def machine_table(machine: Machine) -> str:
-    rows = [
-        ("CPU", f"{machine.cpu}, {machine.cores} cores (os.cpu_count)"),
-        ("RAM", f"{machine.ram_gib:.1f} GiB"),
-        ("Python", machine.python),
-        ("medkb commit", machine.commit),
-        ("date", machine.date),
-        ("load average 1/5/15 min, start", load_text(machine.load_start)),
-        ("load average 1/5/15 min, end", load_text(machine.load_end)),
-    ]
-    return table(("machine", ""), rows)
-
-
 def rate(pairs: int, seconds: float) -> str:
     return f"{pairs / seconds:,.0f}" if seconds else "–"
 
@@ -445,26 +347,10 @@ def render(report: Report) -> str:
     )
 
 
-def write_section(path: Path, key: str, section: str) -> None:
-    """Replace the section delimited by ``key``'s marker, or append it; keep the rest."""
-    text = path.read_text(encoding="utf-8") if path.exists() else PAGE_HEADER
-    pattern = re.compile(re.escape(f"<!-- {key} -->") + r".*?" + re.escape(END_MARKER), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _match: section, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-
-
-def log_line(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
-    machine = machine_info(argv)
+    machine = machine_info("ingest_query.py", argv)
     log_line(f"load average at start: {load_text(machine.load_start)}")
     report = run_benchmark(args, machine, log_line)
     write_section(args.output, report.key, render(report))

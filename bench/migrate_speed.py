@@ -17,37 +17,32 @@ The results go to a section of ``docs/benchmarks.md`` delimited by
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
-import shlex
 import sys
 import tempfile
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
-import sqlalchemy as sa
-from ingest_query import (
+from common import (
+    BATCH,
     DATA,
     DEFAULT_OUTPUT,
     END_MARKER,
     Machine,
+    build_kb,
+    empty_databases,
     load_pairs,
     load_text,
     log_line,
     machine_info,
     machine_table,
-    redact,
     table,
     write_section,
 )
 
-from medkb.app import build
 from medkb.config import Settings
 from medkb.relocate.migrate import MigrateReport, migrate
 
-BATCH = 64
 QUERIES = ("What causes cystic fibrosis?", "Which drugs treat hypertension?")
 
 
@@ -66,37 +61,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-@contextmanager
-def empty_database(url: str) -> Iterator[str]:
-    """Create the database ``url`` names (dropping a leftover first); drop it afterwards."""
-    base = sa.engine.make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{base.database}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{base.database}"')
-    try:
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{base.database}" WITH (FORCE)')
-        admin.dispose()
-
-
-def build_kb(settings: Settings, args: argparse.Namespace) -> float:
-    pairs = load_pairs(args.corpus, args.pairs)
-    started = time.perf_counter()
-    with build(settings) as kb:
-        for start in range(0, len(pairs), BATCH):
-            kb.add(pairs[start : start + BATCH])
-        for question in QUERIES:
-            kb.query(question)
-    return time.perf_counter() - started
-
-
 def measure(args: argparse.Namespace, home: Path, target: str) -> list[MigrateReport]:
     source = Settings(home=home, embedder="static", cache_dir=args.cache_dir)
     log_line(f"building {args.pairs} pairs ...")
-    log_line(f"built in {build_kb(source, args):.1f} s")
+    seconds = build_kb(source, load_pairs(args.corpus, args.pairs), QUERIES)
+    log_line(f"built in {seconds:.1f} s")
     reports = []
     for label in ("first run", "re-run"):
         report = migrate(source, target_url=target, batch_size=args.batch_size)
@@ -160,10 +129,10 @@ def render(key: str, machine: Machine, reports: Sequence[MigrateReport], args: o
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
-    command = redact(shlex.join(["nice", "-n", "5", "python", "bench/migrate_speed.py", *argv]))
-    machine = dataclasses.replace(machine_info(argv), command=command)
+    machine = machine_info("migrate_speed.py", argv, nice=True)
     log_line(f"load average at start: {load_text(machine.load_start)}")
-    with tempfile.TemporaryDirectory() as tmp, empty_database(args.target) as target:
+    with tempfile.TemporaryDirectory() as tmp, empty_databases(args.target) as (target,):
+        assert target is not None
         reports = measure(args, Path(tmp) / "home", target)
     machine.load_end = os.getloadavg()
     key = f"bench:migrate:{args.pairs}"

@@ -20,33 +20,30 @@ The results go to a section of ``docs/benchmarks.md`` delimited by
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
 import os
-import shlex
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
-from ingest_query import (
+from common import (
     DATA,
     DEFAULT_OUTPUT,
     END_MARKER,
     Machine,
+    empty_databases,
     load_pairs,
     load_text,
     log_line,
     machine_info,
     machine_table,
-    redact,
     table,
     write_section,
 )
@@ -74,25 +71,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/medkb-test-cache"))
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     return parser.parse_args(argv)
-
-
-@contextmanager
-def database(url: str | None) -> Iterator[str | None]:
-    """``url`` as an empty database (created and dropped for PostgreSQL), or None."""
-    if url is None:
-        yield None
-        return
-    base = sa.engine.make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{base.database}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{base.database}"')
-    try:
-        yield base.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{base.database}" WITH (FORCE)')
-        admin.dispose()
 
 
 def worker_env(args: argparse.Namespace, settings: Settings) -> dict[str, str]:
@@ -247,9 +225,8 @@ def render(args: argparse.Namespace, machine: Machine, result: dict, key: str) -
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     argv = list(sys.argv[1:] if argv is None else argv)
-    command = redact(shlex.join(["nice", "-n", "5", "python", "bench/sync_lag.py", *argv]))
-    machine = dataclasses.replace(machine_info(argv), command=command)
-    with database(args.database_url) as url:
+    machine = machine_info("sync_lag.py", argv, nice=True)
+    with empty_databases(args.database_url) as (url,):
         log_line(f"{args.strategy}: {args.rate:g} pairs/s for {args.seconds:g} s")
         result = measure(args, url)
     machine.load_end = os.getloadavg()
