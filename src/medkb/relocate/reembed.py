@@ -30,6 +30,7 @@ from medkb.ingest.writer import Writer, embed_pairs
 from medkb.models import QAPair
 from medkb.relocate import staging
 from medkb.relocate.migrate import open_source
+from medkb.relocate.vectors import all_clean, drift_view
 from medkb.stores.relational import pairs
 from medkb.stores.relational.schema import embeddings_next, qa
 from medkb.stores.vector.base import COLLECTION, VectorStore
@@ -61,7 +62,7 @@ class ReembedReport:
     @property
     def clean(self) -> bool:
         """Whether the new collection verifies clean for every tenant."""
-        return all(report.clean for report in self.reports)
+        return all_clean(self.reports)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view."""
@@ -74,9 +75,7 @@ class ReembedReport:
             "swept": self.swept,
             "seconds": round(self.seconds, 3),
             "clean": self.clean,
-            "verify": {
-                r.tenant_id: {"drift": r.drift, "count": r.vector_count} for r in self.reports
-            },
+            "verify": drift_view(self.reports),
             "settings": {"MEDKB_EMBEDDER": self.embedder},
         }
 

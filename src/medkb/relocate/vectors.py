@@ -10,6 +10,7 @@ without re-embedding. Either way every tenant is verified id by id afterwards.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +38,7 @@ class VectorMove:
     @property
     def clean(self) -> bool:
         """Whether every tenant's vectors match the relational store."""
-        return all(report.clean for report in self.reports)
+        return all_clean(self.reports)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view with drift counts per tenant."""
@@ -48,10 +49,18 @@ class VectorMove:
             "records": self.records,
             "seconds": round(self.seconds, 3),
             "clean": self.clean,
-            "verify": {
-                r.tenant_id: {"drift": r.drift, "count": r.vector_count} for r in self.reports
-            },
+            "verify": drift_view(self.reports),
         }
+
+
+def all_clean(reports: Sequence[VerifyReport]) -> bool:
+    """Whether every tenant's ``sync verify`` report shows zero drift."""
+    return all(report.clean for report in reports)
+
+
+def drift_view(reports: Sequence[VerifyReport]) -> dict[str, dict[str, int]]:
+    """Drift and vector count per tenant, JSON-ready (the reports' ``verify`` entry)."""
+    return {r.tenant_id: {"drift": r.drift, "count": r.vector_count} for r in reports}
 
 
 def depends_on_database(url: str) -> bool:
