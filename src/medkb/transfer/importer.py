@@ -21,7 +21,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from itertools import islice
 from pathlib import Path
 
@@ -31,8 +30,8 @@ from medkb.app import KnowledgeBase
 from medkb.config import GraphSettings
 from medkb.errors import InputError, SyncPending, VectorStoreError
 from medkb.ingest.writer import Writer
-from medkb.models import Relation
 from medkb.stores.relational import outbox, pairs
+from medkb.stores.relational.relations import relation_row
 from medkb.stores.relational.schema import qa, relations
 from medkb.sync.apply import utcnow
 from medkb.transfer.decode import Item, decode, fail
@@ -170,24 +169,11 @@ def _link(
         kept = [r for r in edges.values() if r.target_id in alive and r.target_id != r.source_id]
         conn.execute(relations.delete().where(relations.c.source_id.in_(ids)))
         if kept:
-            conn.execute(relations.insert(), [_relation_row(r, tenant_id, now) for r in kept])
+            conn.execute(relations.insert(), [relation_row(r, tenant_id, now) for r in kept])
         _restore_timestamps(conn, items)
         outbox.enqueue(conn, ids, tenant_id=tenant_id, op="upsert", now=now)
     report.relations += len(kept)
     report.dropped_relations += sum(len(i.relations) for i in items) - len(kept)
-
-
-def _relation_row(rel: Relation, tenant_id: str, now: datetime) -> dict[str, object]:
-    return {
-        "tenant_id": tenant_id,
-        "source_id": rel.source_id,
-        "target_id": rel.target_id,
-        "relation_type": rel.type,
-        "confidence_score": rel.confidence,
-        "origin": rel.origin,
-        "created_at": now,
-        "updated_at": now,
-    }
 
 
 def _restore_timestamps(conn: sa.Connection, items: Sequence[Item]) -> None:

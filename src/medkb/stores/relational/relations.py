@@ -29,7 +29,7 @@ def replace_derived(
     conn.execute(relations.delete().where(touching, relations.c.origin != "manual"))
     rows = _dedupe(new)
     if rows:
-        conn.execute(relations.insert(), [_row(rel, tenant_id, now) for rel in rows])
+        conn.execute(relations.insert(), [relation_row(rel, tenant_id, now) for rel in rows])
 
 
 def _dedupe(new: Sequence[Relation]) -> list[Relation]:
@@ -43,7 +43,8 @@ def _dedupe(new: Sequence[Relation]) -> list[Relation]:
     return list(best.values())
 
 
-def _row(rel: Relation, tenant_id: str, now: datetime) -> dict[str, object]:
+def relation_row(rel: Relation, tenant_id: str, now: datetime) -> dict[str, object]:
+    """The ``medical_qa_relations`` row of ``rel`` in ``tenant_id``, created and updated ``now``."""
     return {
         "tenant_id": tenant_id,
         "source_id": rel.source_id,
