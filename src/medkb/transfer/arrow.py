@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from medkb.models import VECTOR_FIELDS
-from medkb.transfer.records import Record, flatten
+from medkb.transfer.records import METADATA_TEXT, Record, flatten
 
 _SOURCE = pa.struct(
     [
@@ -31,20 +31,7 @@ _RELATION = pa.struct(
         ("origin", pa.string()),
     ]
 )
-_TEXT_COLUMNS = (
-    "id",
-    "tenant_id",
-    "question",
-    "response",
-    "category",
-    "subcategory",
-    "source",
-    "source_type",
-    "author",
-    "published",
-    "language",
-    "difficulty",
-)
+_TEXT_COLUMNS = ("id", "tenant_id", "question", "response", *METADATA_TEXT)
 
 
 def export_schema(*, include_embeddings: bool) -> pa.Schema:

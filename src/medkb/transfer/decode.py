@@ -17,16 +17,9 @@ import numpy as np
 from medkb.errors import InputError
 from medkb.ingest.writer import check_lengths
 from medkb.models import VECTOR_FIELDS, Embeddings, QAMetadata, QAPair, Relation, Source
+from medkb.transfer.records import METADATA_TEXT
 
-_META_TEXT = (
-    "category",
-    "subcategory",
-    "source",
-    "source_type",
-    "author",
-    "published",
-    "difficulty",
-)
+_META_TEXT = tuple(key for key in METADATA_TEXT if key != "language")  # defaults to "en"
 _SOURCE_TEXT = ("object_key", "section", "excerpt", "url")
 _ORIGINS = ("similarity", "metadata", "manual")
 _RECORD_KEYS = {"id", "tenant_id", "question", "response", "metadata", "sources", "relations"}

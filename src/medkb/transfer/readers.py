@@ -65,16 +65,19 @@ def _bad_json(where: str, exc: json.JSONDecodeError) -> InputError:
     )
 
 
+def _loads(where: str, text: str) -> Located:
+    """``text`` as JSON, with ``where`` it came from; bad JSON is an :class:`InputError`."""
+    try:
+        return where, json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _bad_json(where, exc) from exc
+
+
 def _jsonl(path: Path) -> Iterator[Located]:
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            where = f"{path.name}, line {number}"
-            try:
-                yield where, json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise _bad_json(where, exc) from exc
+            if line.strip():
+                yield _loads(f"{path.name}, line {number}", line)
 
 
 def _json(path: Path) -> Iterator[Located]:
@@ -105,13 +108,8 @@ def _json_lines(path: Path) -> Iterator[Located]:
         next(lines)
         for number, line in enumerate(lines, 2):
             text = line.strip().removeprefix(",").removesuffix(",")
-            if text in ("", "]"):
-                continue
-            where = f"{path.name}, line {number}"
-            try:
-                yield where, json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise _bad_json(where, exc) from exc
+            if text not in ("", "]"):
+                yield _loads(f"{path.name}, line {number}", text)
 
 
 def _csv(path: Path) -> Iterator[Located]:

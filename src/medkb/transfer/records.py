@@ -28,8 +28,8 @@ from medkb.stores.relational.schema import qa
 
 Record = dict[str, Any]
 
-#: Columns of the tabular formats, in order (embedding columns come last, when included).
-METADATA_COLUMNS: tuple[str, ...] = (
+#: The metadata keys whose values are text (or null).
+METADATA_TEXT: tuple[str, ...] = (
     "category",
     "subcategory",
     "source",
@@ -38,10 +38,9 @@ METADATA_COLUMNS: tuple[str, ...] = (
     "published",
     "language",
     "difficulty",
-    "tags",
-    "is_active",
-    "extra",
 )
+#: Columns of the tabular formats, in order (embedding columns come last, when included).
+METADATA_COLUMNS: tuple[str, ...] = (*METADATA_TEXT, "tags", "is_active", "extra")
 BASE_COLUMNS: tuple[str, ...] = (
     "id",
     "tenant_id",
