@@ -16,10 +16,10 @@ import pytest
 from medkb.app import KnowledgeBase, build
 from medkb.config import Settings
 from tests.embedder_fixtures import static_embedder
-from tests.fixtures_servers import milvus_server_uri, pgvector_url
+from tests.fixtures_servers import milvus_server_uri, pgvector_db, pgvector_url
 from tests.services import fresh_postgres_database
 
-__all__ = ["milvus_server_uri", "pgvector_url", "static_embedder"]
+__all__ = ["milvus_server_uri", "pgvector_db", "pgvector_url", "static_embedder"]
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

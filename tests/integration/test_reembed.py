@@ -9,8 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -189,22 +187,6 @@ def test_bad_requests_are_refused(tiny: Settings, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="batch-size"):
         reembed(tiny, embedder="minilm", batch_size=0)
     assert kb_rows(tiny)[0]["embedding_model"] == STATIC_MODEL
-
-
-@pytest.fixture
-def pgvector_db(pgvector_url: str) -> Iterator[str]:
-    """A fresh database on the pgvector server."""
-    admin_url = pgvector_url.replace("postgresql://", "postgresql+psycopg://", 1)
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"medkb_reembed_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 @pytest.mark.postgres
