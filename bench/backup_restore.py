@@ -33,9 +33,10 @@ from typing import Any
 from common import (
     BATCH,
     DATA,
-    DEFAULT_OUTPUT,
     END_MARKER,
     Machine,
+    add_common_options,
+    add_database_option,
     build_kb,
     empty_databases,
     load_pairs,
@@ -65,14 +66,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=10_000)
     parser.add_argument("--corpus", type=Path, default=DATA / "corpus.jsonl")
-    parser.add_argument(
-        "--database-url",
-        default=None,
-        help="Default SQLite in a temp dir. A postgresql:// URL names a database this script "
-        "creates and drops (and <name>_r1.. for the restores).",
-    )
-    parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/medkb-test-cache"))
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    add_database_option(parser, also=" (and <name>_r1.. for the restores)")
+    add_common_options(parser)
     return parser.parse_args(argv)
 
 

@@ -13,6 +13,7 @@ this module as ``common``.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import os
 import platform
@@ -58,6 +59,25 @@ class Machine:
     command: str
     load_start: tuple[float, float, float]
     load_end: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+# --- options ----------------------------------------------------------------------------------
+
+
+def add_database_option(parser: argparse.ArgumentParser, *, also: str = "") -> None:
+    """``--database-url``: SQLite by default, or a PostgreSQL database the script manages."""
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="Default SQLite in a temp dir. A postgresql:// URL names a database this script "
+        f"creates and drops{also}.",
+    )
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    """``--cache-dir`` (where the embedder's model is cached) and ``--output`` (the page)."""
+    parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/medkb-test-cache"))
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
 
 
 # --- machine --------------------------------------------------------------------------------

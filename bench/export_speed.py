@@ -33,8 +33,8 @@ from pathlib import Path
 import numpy as np
 import sqlalchemy as sa
 from common import (
-    DEFAULT_OUTPUT,
     END_MARKER,
+    add_common_options,
     load_text,
     log_line,
     machine_info,
@@ -207,8 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/medkb-test-cache"))
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    add_common_options(parser)
     args = parser.parse_args(argv)
     machine = machine_info("export_speed.py", argv, nice=True)
     log_line(f"load average at start: {load_text(machine.load_start)}")

@@ -37,9 +37,9 @@ from typing import Any, TypeVar
 import numpy as np
 from common import (
     DATA,
-    DEFAULT_OUTPUT,
     END_MARKER,
     Machine,
+    add_common_options,
     load_pairs,
     load_text,
     log_line,
@@ -123,8 +123,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--queries-file", type=Path, default=DATA / "queries.jsonl")
     parser.add_argument("--database-url", default=None, help="Default: SQLite in a temp dir.")
     parser.add_argument("--vector-url", default=None, help="Default: local (FAISS) in a temp dir.")
-    parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/medkb-test-cache"))
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    add_common_options(parser)
     return parser.parse_args(argv)
 
 

@@ -26,9 +26,9 @@ from pathlib import Path
 from common import (
     BATCH,
     DATA,
-    DEFAULT_OUTPUT,
     END_MARKER,
     Machine,
+    add_common_options,
     build_kb,
     empty_databases,
     load_pairs,
@@ -56,8 +56,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="PostgreSQL database this script creates, migrates into and drops.",
     )
     parser.add_argument("--batch-size", type=int, default=1000)
-    parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/medkb-test-cache"))
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    add_common_options(parser)
     return parser.parse_args(argv)
 
 

@@ -35,9 +35,10 @@ import numpy as np
 import sqlalchemy as sa
 from common import (
     DATA,
-    DEFAULT_OUTPUT,
     END_MARKER,
     Machine,
+    add_common_options,
+    add_database_option,
     empty_databases,
     load_pairs,
     load_text,
@@ -62,14 +63,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-rows", type=int, default=200, help="batch: rows threshold.")
     parser.add_argument("--batch-seconds", type=float, default=2.0, help="batch: age threshold.")
     parser.add_argument("--corpus", type=Path, default=DATA / "corpus.jsonl")
-    parser.add_argument(
-        "--database-url",
-        default=None,
-        help="Default SQLite in a temp dir. A postgresql:// URL names a database this script "
-        "creates and drops.",
-    )
-    parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/medkb-test-cache"))
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    add_database_option(parser)
+    add_common_options(parser)
     return parser.parse_args(argv)
 
 
