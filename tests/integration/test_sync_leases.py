@@ -29,6 +29,7 @@ from medkb.sync.apply import (
     utcnow,
     write_records,
 )
+from medkb.sync.repair import RepairReport, repair
 from medkb.sync.verify import verify
 from tests.integration.test_kb import CARDIO, store_matches_relational
 
@@ -172,3 +173,25 @@ def test_a_realtime_write_says_when_a_worker_keeps_holding_its_id(settings: Sett
         later = utcnow() + timedelta(seconds=60)  # its lease runs out; anyone can apply it
         assert apply_outbox(kb.engine, kb.store, clock=lambda: later) >= 1
         store_matches_relational(kb)
+
+
+def test_repair_waits_for_a_worker_holding_a_drifting_id(eventual_kb: KnowledgeBase) -> None:
+    kb = eventual_kb
+    kb.add(CARDIO)
+    drain(kb.engine, kb.store)
+    kb.store.delete(["htn-causes"])  # drift: missing from the vector store
+    kb.update("htn-causes", response="Salt, age and genes raise blood pressure.")
+    held = claim(kb)  # a worker holds the id, mid-apply
+    records = read(kb, held)
+    reports: list[RepairReport] = []
+    repairing = threading.Thread(
+        target=lambda: reports.append(repair(kb.engine, kb.store, tenant_id=kb.tenant_id))
+    )
+    repairing.start()
+    time.sleep(0.5)
+    assert repairing.is_alive(), "repair must wait for the worker's lease, not write past it"
+    finish(kb, held, records)
+    repairing.join(timeout=30)
+    assert reports and reports[0].after.clean
+    assert leases_left(kb) == 0
+    store_matches_relational(kb)

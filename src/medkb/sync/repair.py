@@ -19,9 +19,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from medkb.errors import SyncPending
 from medkb.stores.relational import outbox, pairs
 from medkb.stores.vector.base import VectorStore
-from medkb.sync.apply import Clock, current_records, drain, record_checksum, utcnow
+from medkb.sync.apply import Clock, apply_ids, drain, utcnow
 from medkb.sync.verify import BATCH_SIZE, VerifyReport, batches, verify
 
 
@@ -70,24 +71,29 @@ def reapply(
 ) -> tuple[int, int]:
     """Make the vector store match the relational store for ``ids``; return (upserted, deleted).
 
-    Each id is read again from the relational store, so an id written since it was found
-    drifting is upserted as it is now rather than deleted.
+    The ids go through the outbox like any write (enqueue, lease, apply), so a repair
+    running beside ``medkb worker`` processes never writes an id a worker holds: it waits
+    for the worker's lease instead. Each id is read again when applied, so an id written
+    since it was found drifting is upserted as it is now rather than deleted.
+
+    Raises:
+        SyncPending: some ids were still leased by a worker when the wait ended; that
+            worker (or the next repair) applies them.
     """
     upserted = deleted = 0
     for chunk in batches(ids, batch_size):
-        with engine.connect() as conn:
-            records = current_records(conn, chunk)
-        present = {record.id for record in records}
-        gone = [qa_id for qa_id in chunk if qa_id not in present]
-        if records:
-            store.upsert(records)
-        if gone:
-            store.delete(gone)
         with engine.begin() as conn:
-            checksums = {record.id: record_checksum(record) for record in records}
-            outbox.record_synced(conn, checksums, tenant_id=tenant_id, now=clock())
-            outbox.forget(conn, gone, tenant_id=tenant_id)
-        upserted, deleted = upserted + len(records), deleted + len(gone)
+            outbox.enqueue(conn, chunk, tenant_id=tenant_id, op="repair", now=clock())
+            present = set(pairs.existing_hashes(conn, chunk))
+        waiting = apply_ids(engine, store, chunk, clock=clock)
+        if waiting:
+            raise SyncPending(
+                f"{len(waiting)} ids are held by another sync worker "
+                f"({', '.join(sorted(set(waiting.values()) - {''})) or 'unknown'}); they stay in "
+                "the outbox for it. Run 'medkb sync repair' again once it is done.",
+                pending_ids=sorted(waiting),
+            )
+        upserted, deleted = upserted + len(present), deleted + len(chunk) - len(present)
     return upserted, deleted
 
 
