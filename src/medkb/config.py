@@ -54,7 +54,7 @@ def _default_profiles() -> dict[str, RankingProfile]:
             fields=["question"], dense_weight=1.0, keyword_weight=1.5, fusion="minmax"
         ),
         "sentence-transformers/all-MiniLM-L6-v2": RankingProfile(
-            fields=["question", "combined"], dense_weight=1.0, keyword_weight=1.0, fusion="minmax"
+            fields=["question", "combined"], dense_weight=1.0, keyword_weight=1.5, fusion="minmax"
         ),
     }
 
