@@ -159,7 +159,7 @@ def render(key: str, title: str, machine: Machine, *, runs: Sequence[Run], args:
             f"(`{args.corpus.parent.name}`), static embedder, added with `kb.add` in batches "
             f"of {BATCH} (relations, sources, embeddings, sync status; no object files). "
             "Backups to a local folder on the same disk; each restore into an empty home "
-            "(and database). Shared machine, run under `nice -n 5`: see the load averages.\n",
+            "(and database). Shared machine: see the load averages.\n",
             machine_table(machine) + "\n",
             "### Backup\n",
             backup_table(runs) + "\n",
@@ -180,7 +180,7 @@ def render(key: str, title: str, machine: Machine, *, runs: Sequence[Run], args:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
-    machine = machine_info("backup_restore.py", argv, nice=True)
+    machine = machine_info("backup_restore.py", argv)
     log_line(f"load average at start: {load_text(machine.load_start)}")
     with tempfile.TemporaryDirectory() as tmp, empty_databases(args.database_url, 4) as urls:
         runs = measure(args, Path(tmp), urls)

@@ -119,9 +119,11 @@ def redact(text: str) -> str:
     return re.sub(r"(://[^:/@\s]+:)[^@\s]+@", r"\1***@", text)
 
 
-def machine_info(script: str, argv: Sequence[str], *, nice: bool = False) -> Machine:
-    """The machine now, and the command ``python bench/SCRIPT ARGV`` (under ``nice -n 5``)."""
-    command = ["nice", "-n", "5"] if nice else []
+def machine_info(script: str, argv: Sequence[str]) -> Machine:
+    """The machine now, and the command ``python bench/SCRIPT ARGV`` as it was run (with
+    ``nice -n N`` when this process runs at a lowered priority)."""
+    niceness = os.nice(0)
+    command = ["nice", "-n", str(niceness)] if niceness > 0 else []
     return Machine(
         cpu=cpu_model(),
         cores=os.cpu_count() or 0,

@@ -209,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pairs", type=int, nargs="+", default=[10_000, 100_000])
     add_common_options(parser)
     args = parser.parse_args(argv)
-    machine = machine_info("export_speed.py", argv, nice=True)
+    machine = machine_info("export_speed.py", argv)
     log_line(f"load average at start: {load_text(machine.load_start)}")
     results = run(args.pairs, args.cache_dir)
     machine.load_end = os.getloadavg()

@@ -111,7 +111,7 @@ def render(key: str, machine: Machine, reports: Sequence[MigrateReport], args: o
             f"of {BATCH}, plus {len(QUERIES)} logged queries. Target: an empty database on "
             f"the local PostgreSQL service; batches of {args.batch_size} rows. The local "
             "vector store is kept and verified (`sync verify`) against the new database. "
-            "Shared machine, run under `nice -n 5`: see the load averages.\n",
+            "Shared machine: see the load averages.\n",
             machine_table(machine) + "\n",
             summary_table(reports) + "\n",
             "Per table, first run (each table is checksummed on both sides after copying):\n",
@@ -128,7 +128,7 @@ def render(key: str, machine: Machine, reports: Sequence[MigrateReport], args: o
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
-    machine = machine_info("migrate_speed.py", argv, nice=True)
+    machine = machine_info("migrate_speed.py", argv)
     log_line(f"load average at start: {load_text(machine.load_start)}")
     with tempfile.TemporaryDirectory() as tmp, empty_databases(args.target) as (target,):
         assert target is not None

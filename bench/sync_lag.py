@@ -220,7 +220,7 @@ def render(args: argparse.Namespace, machine: Machine, result: dict, key: str) -
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     argv = list(sys.argv[1:] if argv is None else argv)
-    machine = machine_info("sync_lag.py", argv, nice=True)
+    machine = machine_info("sync_lag.py", argv)
     with empty_databases(args.database_url) as (url,):
         log_line(f"{args.strategy}: {args.rate:g} pairs/s for {args.seconds:g} s")
         result = measure(args, url)
