@@ -25,7 +25,9 @@ from medkb.answer.extractive import Evidence
 from medkb.app import build
 from medkb.config import AnswerSettings, LLMSettings, Settings
 from medkb.models import QAPair
+from tests.e2e.test_cli import medkb
 from tests.fixtures_servers import free_port
+from tests.integration.beir_fixture import write_beir
 
 FLU = Evidence("flu-1", "What is the flu?", "Influenza is a viral infection of the airways.", 0.9)
 SPREAD = Evidence("flu-2", "How does flu spread?", "Flu spreads by droplets from coughs.", 0.7)
@@ -189,3 +191,19 @@ def test_check_moves_a_marker_that_opens_a_sentence_to_the_one_before() -> None:
     checked = llm.check("It is viral.\n[2] See a doctor [1][2].", [FLU, SPREAD])
     assert checked.uncited == []
     assert [c.id for c in checked.answer.citations] == ["flu-2", "flu-1"]
+
+
+def test_medkb_eval_never_calls_the_llm_endpoint(
+    chat_server: ChatServer,
+    embed_cache: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MEDKB_LLM_URL", chat_server.url)
+    monkeypatch.setenv("MEDKB_LLM_MODEL", "test-model")
+    corpus, queries, qrels = write_beir(tmp_path / "beir")
+    files = ["--corpus", str(corpus), "--queries", str(queries), "--qrels", str(qrels)]
+    done = medkb(tmp_path / "home", embed_cache, "eval", *files, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["queries"] == 5
+    assert chat_server.script.requests == []  # retrieval is measured, not the LLM

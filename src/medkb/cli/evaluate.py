@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from medkb.cli.context import console, handled, print_json, progress_bar, state
+from medkb.config import Settings
 from medkb.evaluation.harness import EvalReport
 
 
@@ -81,14 +82,13 @@ def _run(
     quiet: bool,
 ) -> EvalReport:
     from medkb.app import build
-    from medkb.config import Settings
     from medkb.evaluation.corpus import ensure_corpus
     from medkb.evaluation.datasets import load_qrels, load_queries
     from medkb.evaluation.harness import evaluate
 
     corpus, queries_file, qrels_file = files
     queries, qrels = load_queries(queries_file), load_qrels(qrels_file)
-    with build(Settings(**overrides)) as kb, progress_bar(quiet) as bar:
+    with build(retrieval_only(Settings(**overrides))) as kb, progress_bar(quiet) as bar:
         task = bar.add_task("ingest", total=None)
         built = ensure_corpus(
             kb,
@@ -131,3 +131,10 @@ def _render(report: EvalReport) -> None:
         console.print(f"  {name:<10} {value:.3f}")
     lat = report.latency_ms
     console.print(f"latency p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms")
+
+
+def retrieval_only(settings: Settings) -> Settings:
+    """``settings`` without the LLM answer mode: an evaluation measures retrieval, and must
+    not send every judged query to a chat endpoint (``MEDKB_LLM_URL``)."""
+    llm = settings.answer.llm.model_copy(update={"url": None})
+    return settings.model_copy(update={"answer": settings.answer.model_copy(update={"llm": llm})})
