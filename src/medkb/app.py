@@ -16,7 +16,7 @@ from medkb.config import Settings
 from medkb.embed.base import Embedder
 from medkb.embed.registry import open_embedder
 from medkb.errors import EmbedderMismatch, InputError, NotFound
-from medkb.ingest.loaders import Overlong
+from medkb.ingest.loaders import OVERLONG_MODES, Overlong
 from medkb.ingest.pipeline import Ingestor, IngestReport, Progress
 from medkb.ingest.writer import Writer, WriteResult
 from medkb.models import FILTERABLE_KEYS, QAMetadata, QAPair
@@ -82,17 +82,27 @@ class KnowledgeBase:
         paths: Sequence[Path | str],
         *,
         progress: Progress | None = None,
-        overlong: Overlong = "error",
+        overlong: Overlong = "keep",
+        source_id: str | None = None,
     ) -> IngestReport:
         """Ingest files and folders (JSONL/CSV, MedQuAD XML, PDF, DOCX, HTML, Markdown, text).
 
-        ``overlong="truncate"`` cuts structured rows over the field limits instead of
-        refusing their file.
+        A document is identified by its path relative to the folder given (a file given
+        by itself: its name), or by ``source_id``; see
+        :func:`~medkb.ingest.loaders.iter_documents`. ``overlong``: ``"keep"`` stores texts
+        over the SPEC field limits whole, ``"error"`` refuses their file, ``"truncate"``
+        cuts them.
         """
-        if overlong not in ("error", "truncate"):
-            raise InputError(f"--overlong must be 'error' or 'truncate', not {overlong!r}.")
+        if overlong not in OVERLONG_MODES:
+            raise InputError(
+                f"--overlong must be one of {', '.join(OVERLONG_MODES)}, not {overlong!r}."
+            )
+        if source_id is not None and not source_id.strip():
+            raise InputError("--source-id is empty; give a name such as 'guidelines-2024'.")
         files = [Path(p) for p in paths]
-        return self.ingestor.ingest(files, progress=progress, overlong=overlong)
+        return self.ingestor.ingest(
+            files, progress=progress, overlong=overlong, source_id=source_id
+        )
 
     def add(self, batch: Sequence[QAPair]) -> WriteResult:
         """Create or update pairs built in Python."""

@@ -21,9 +21,22 @@ DEFAULT_TENANT = "default"
 #: Metadata keys the vector store keeps beside the vectors and can filter on.
 FILTERABLE_KEYS: tuple[str, ...] = ("category", "source", "source_type", "language")
 
-#: SPEC §A field limits.
+#: SPEC §A field limits: the question / response VARCHAR sizes of the Milvus collection.
+#: They bound a vector backend's copy only (``stores.vector.fit``): the relational store,
+#: the system of record, keeps longer texts whole.
 MAX_QUESTION_CHARS = 5_000
 MAX_RESPONSE_CHARS = 10_000
+#: The longest question or response medkb accepts at all, to protect the service: ten times
+#: the longest real answer we know (MEDIQA, 19,884), and far inside PostgreSQL's 1 MB
+#: tsvector limit even for text of all-distinct words.
+MAX_TEXT_CHARS = 200_000
+#: Longest pair id and tenant id (the relational key columns); longest language code.
+MAX_ID_CHARS = 128
+MAX_TENANT_CHARS = 64
+MAX_LANGUAGE_CHARS = 16
+#: Longest value of a filterable metadata key (FILTERABLE_KEYS), in UTF-8 bytes: the size
+#: of Milvus's VARCHAR fields for them.
+MAX_KEY_BYTES = 1_024
 
 
 @dataclass

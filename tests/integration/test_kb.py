@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from medkb.app import KnowledgeBase, build
 from medkb.config import Settings
 from medkb.errors import EmbedderMismatch, FieldTooLong, InputError, NotFound
-from medkb.models import QAMetadata, QAPair, Source
+from medkb.models import MAX_TEXT_CHARS, QAMetadata, QAPair, Source
 from medkb.stores.relational.schema import document_sources, outbox, qa, relations, sync_status
+from medkb.stores.vector.fit import copy_limits
 from medkb.sync.apply import current_records, record_checksum
 
 
@@ -73,7 +74,8 @@ def store_matches_relational(kb: KnowledgeBase) -> None:
     """Every pair is in both stores with the same content, and nothing else is."""
     with kb.engine.connect() as conn:
         ids = [row.id for row in conn.execute(sa.select(qa.c.id))]
-        expected = {r.id: record_checksum(r) for r in current_records(conn, ids)}
+        records = current_records(conn, ids, limits=copy_limits(kb.store))
+        expected = {r.id: record_checksum(r) for r in records}
     stored = {r.id: record_checksum(r) for r in kb.store.fetch(list(kb.store.ids()))}
     assert stored == expected
 
@@ -186,8 +188,8 @@ def test_filters_apply_to_every_retriever_and_the_graph(kb: KnowledgeBase) -> No
 def test_oversize_and_empty_fields_are_refused_before_anything_is_written(
     kb: KnowledgeBase,
 ) -> None:
-    with pytest.raises(FieldTooLong, match="10,000"):
-        kb.add([CARDIO[0], pair("big", "Big?", "x" * 10_001)])
+    with pytest.raises(FieldTooLong, match="200,000"):
+        kb.add([CARDIO[0], pair("big", "Big?", "x" * (MAX_TEXT_CHARS + 1))])
     with pytest.raises(InputError):
         kb.add([pair("empty", "Empty?", "   ")])
     assert kb.stats()["relational_pairs"] == 0

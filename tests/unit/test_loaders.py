@@ -14,8 +14,21 @@ import pytest
 
 from medkb.errors import EmptyDocument, FieldTooLong, InputError, UnreadableDocument
 from medkb.ingest.ids import make_id
-from medkb.ingest.loaders import SUPPORTED_EXTENSIONS, iter_files, load_bytes, load_file
-from medkb.models import MAX_QUESTION_CHARS, MAX_RESPONSE_CHARS, QAMetadata, QAPair, Source
+from medkb.ingest.loaders import (
+    SUPPORTED_EXTENSIONS,
+    iter_documents,
+    iter_files,
+    load_bytes,
+    load_file,
+)
+from medkb.models import (
+    MAX_QUESTION_CHARS,
+    MAX_RESPONSE_CHARS,
+    MAX_TEXT_CHARS,
+    QAMetadata,
+    QAPair,
+    Source,
+)
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 needs_data = pytest.mark.skipif(
@@ -117,17 +130,33 @@ def test_non_text_field_is_unreadable(tmp_path: Path) -> None:
         load_file(write_jsonl(tmp_path / "g.jsonl", [{"question": "Q", "answer": {"a": 1}}]))
 
 
-def test_overlong_response_raises_field_too_long(tmp_path: Path) -> None:
+def test_long_answers_refuse_whole_files_no_more(tmp_path: Path) -> None:
+    """Issue 8 item 5: a 19,884-char answer (MEDIQA's longest) loads whole by default."""
+    long_answer = ("Noonan syndrome affects many systems. " * 600)[:19_884]
+    rows = [ROW, {**ROW, "id": "long-1", "answer": long_answer}]
+    document = load_file(write_jsonl(tmp_path / "h.jsonl", rows))
+    assert [len(pair.response) for pair in document.pairs][1] == len(long_answer.strip())
+    assert document.warnings == [] and "truncated" not in document.pairs[1].metadata.extra
+
+
+def test_overlong_error_mode_refuses_the_file(tmp_path: Path) -> None:
     rows = [ROW, {**ROW, "id": "long-1", "answer": "word " * 2_500}]
     with pytest.raises(FieldTooLong, match=r"h\.jsonl line 2 \(id long-1\).*10,000") as info:
-        load_file(write_jsonl(tmp_path / "h.jsonl", rows))
-    assert "overlong='truncate'" in str(info.value)
+        load_file(write_jsonl(tmp_path / "h.jsonl", rows), overlong="error")
+    assert "--overlong error" in str(info.value)
 
 
-def test_overlong_question_raises_field_too_long(tmp_path: Path) -> None:
+def test_overlong_question_raises_field_too_long_in_error_mode(tmp_path: Path) -> None:
     row = {**ROW, "question": "why " * (MAX_QUESTION_CHARS // 3)}
     with pytest.raises(FieldTooLong, match=r"the question .* 5,000"):
-        load_file(write_jsonl(tmp_path / "i.jsonl", [row]))
+        load_file(write_jsonl(tmp_path / "i.jsonl", [row]), overlong="error")
+
+
+def test_text_over_the_absolute_cap_is_refused_in_every_mode(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "k.jsonl", [{**ROW, "answer": "x" * (MAX_TEXT_CHARS + 1)}])
+    with pytest.raises(FieldTooLong, match=r"k\.jsonl line 1 .*200,000 \(MAX_TEXT_CHARS\)"):
+        load_file(path)
+    assert len(load_file(path, overlong="truncate").pairs[0].response) <= MAX_RESPONSE_CHARS
 
 
 def test_overlong_fields_can_be_truncated(tmp_path: Path) -> None:
@@ -204,7 +233,7 @@ def test_csv_errors_name_the_line(tmp_path: Path) -> None:
     path = tmp_path / "pairs.csv"
     path.write_text("id,question,answer\nc1,Q?," + "x" * 10_001 + "\n", encoding="utf-8")
     with pytest.raises(FieldTooLong, match=r"pairs\.csv line 2 \(id c1\)"):
-        load_file(path)
+        load_file(path, overlong="error")
 
 
 def test_csv_needs_an_answer_column(tmp_path: Path) -> None:
@@ -283,7 +312,6 @@ def test_medquad_pair_ids_and_metadata(tmp_path: Path) -> None:
     [
         ("<Document><QAPairs><QAPair>", UnreadableDocument, "invalid XML"),
         ("<Article/>", UnreadableDocument, "not a MedQuAD <Document>"),
-        ('<Document id="1"><QAPairs></QAPairs></Document>', EmptyDocument, "no <QAPair>"),
     ],
 )
 def test_medquad_problems(tmp_path: Path, text: str, error: type[Exception], message: str) -> None:
@@ -291,6 +319,28 @@ def test_medquad_problems(tmp_path: Path, text: str, error: type[Exception], mes
     path.write_text(text, encoding="utf-8")
     with pytest.raises(error, match=message):
         load_file(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('<Document id="1"><QAPairs></QAPairs></Document>', "empty <QAPairs>"),
+        (
+            '<Document id="1" source="X"><QAPairs><QAPair pid="1"><Question>Q?</Question>'
+            "<Answer></Answer></QAPair></QAPairs></Document>",
+            "no answered <QAPair>",
+        ),
+    ],
+)
+def test_medquad_file_with_nothing_to_load_is_skipped_not_refused(
+    tmp_path: Path, text: str, reason: str
+) -> None:
+    """Issue 9: the stock MedQuAD folder has files with an empty <QAPairs>."""
+    path = tmp_path / "doc.xml"
+    path.write_text(text, encoding="utf-8")
+    document = load_file(path)
+    assert document.pairs == [] and document.skip_file is not None
+    assert reason in document.skip_file and "doc.xml" in document.warnings[0]
 
 
 @needs_data
@@ -333,7 +383,7 @@ def test_real_corpus_rows_keep_their_ids(tmp_path: Path, corpus: str) -> None:
         head = [next(lines) for _ in range(200)]
     path = tmp_path / "corpus.jsonl"
     path.write_text("".join(head), encoding="utf-8")
-    pairs = load_file(path, overlong="truncate").pairs
+    pairs = load_file(path).pairs
     rows = [json.loads(line) for line in head]
     assert [pair.id for pair in pairs] == [row["id"] for row in rows]
     assert all(pair.question and pair.response for pair in pairs)
@@ -382,6 +432,62 @@ def test_iter_files_expands_folders(tmp_path: Path) -> None:
     explicit = tmp_path / "notes.rtf"
     found = list(iter_files([tmp_path, explicit, tmp_path / "a.pdf"]))
     assert found == [tmp_path / "a.pdf", tmp_path / "b/a.txt", tmp_path / "b/z.md", explicit]
+
+
+def test_documents_are_identified_by_their_path_in_the_folder(tmp_path: Path) -> None:
+    """Issue 8 item 1: same-named files in different folders are different documents."""
+    docs = tmp_path / "docs"
+    for name in ["cardio/faq.md", "onco/faq.md", "faq.md"]:
+        (docs / name).parent.mkdir(parents=True, exist_ok=True)
+        (docs / name).write_text("x", encoding="utf-8")
+    by_folder = [(f.path, f.document) for f in iter_documents([docs])]
+    assert by_folder == [
+        (docs / "cardio/faq.md", "docs/cardio/faq.md"),
+        (docs / "faq.md", "docs/faq.md"),
+        (docs / "onco/faq.md", "docs/onco/faq.md"),
+    ]
+    with_id = iter_documents([docs], source_id="kb1")
+    assert next(f.document for f in with_id) == "kb1/cardio/faq.md"
+    assert [f.document for f in iter_documents([docs / "onco" / "faq.md"])] == ["faq.md"]
+    assert [f.document for f in iter_documents([docs / "faq.md"], source_id="x")] == ["x"]
+
+
+def test_document_id_does_not_depend_on_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = tmp_path / "docs"
+    (docs / "cardio").mkdir(parents=True)
+    (docs / "cardio" / "faq.md").write_text("x", encoding="utf-8")
+    expected = ["docs/cardio/faq.md"]
+    assert [f.document for f in iter_documents([docs])] == expected
+    monkeypatch.chdir(docs)
+    assert [f.document for f in iter_documents([Path(".")])] == expected
+    monkeypatch.chdir(tmp_path)
+    assert [f.document for f in iter_documents([Path("docs")])] == expected
+
+
+def test_free_document_pair_ids_differ_for_same_named_files(tmp_path: Path) -> None:
+    for folder in ("cardio", "onco"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "faq.md").write_text("# FAQ\n\n## Diet?\n\nEat well.\n")
+    cardio, onco = (
+        load_file(f.path, document=f.document).pairs for f in iter_documents([tmp_path])
+    )
+    assert cardio[0].id != onco[0].id
+    assert cardio[0].sources[0].document == f"{tmp_path.name}/cardio/faq.md"
+    alone = load_file(tmp_path / "onco" / "faq.md").pairs[0]
+    assert (alone.id, alone.sources[0].document) == (make_id("faq.md", "Diet?"), "faq.md")
+
+
+def test_readme_and_license_in_folders_are_skipped_not_loaded(tmp_path: Path) -> None:
+    for name in ["readme.txt", "LICENSE.txt", "LICENSE", "CHANGELOG.md", "notice", "a.txt"]:
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    found = {f.path.name: f.skip for f in iter_documents([tmp_path])}
+    assert found.pop("a.txt") is None
+    assert set(found) == {"readme.txt", "LICENSE.txt", "LICENSE", "CHANGELOG.md", "notice"}
+    assert all(reason and "README/LICENSE" in reason for reason in found.values())
+    assert list(iter_files([tmp_path])) == [tmp_path / "a.txt"]
+    assert [f.skip for f in iter_documents([tmp_path / "readme.txt"])] == [None]  # asked for
 
 
 def test_iter_files_rejects_missing_paths(tmp_path: Path) -> None:

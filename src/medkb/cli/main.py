@@ -56,12 +56,25 @@ def ingest(
     overlong: Annotated[
         str,
         typer.Option(
-            help="Q&A rows over the field limits: 'error' (refuse the file) or 'truncate'."
+            help="Q&A rows over 5,000 / 10,000 characters: 'keep' (store them whole), "
+            "'error' (refuse the file) or 'truncate' (cut them)."
         ),
-    ] = "error",
+    ] = "keep",
+    source_id: Annotated[
+        str | None,
+        typer.Option(
+            "--source-id",
+            help="Document id for a file (default: its name), or the prefix replacing a "
+            "folder's name (default: docs/ gives docs/cardio/faq.md).",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Ingest files and folders: JSONL/CSV Q&A, MedQuAD XML, PDF, DOCX, HTML, Markdown, text.
+
+    Each file is one document, known by its path in the folder given (docs/cardio/faq.md)
+    or, for a file given by itself, by its name. README/LICENSE-style files in folders are
+    skipped. Exits 0 when no file failed.
 
     Example: medkb ingest ./guidelines ./faq.pdf
     """
@@ -72,6 +85,7 @@ def ingest(
             report = kb.ingest(
                 paths,
                 overlong=overlong,
+                source_id=source_id,
                 progress=lambda done, total, name: bar.update(
                     task, completed=done, total=total, description=name
                 ),

@@ -54,13 +54,16 @@ def _where(source: Any) -> str:
 
 
 def ingest_report(report: IngestReport) -> None:
-    """Counts, then any per-file errors."""
+    """Counts, then the skipped files and any per-file errors."""
     data = report.to_dict()
     console.print(
         f"Ingested {data['files']} file(s), {data['pairs']} pair(s): {data['created']} new, "
         f"{data['updated']} updated, {data['unchanged']} unchanged, {data['removed']} removed, "
         f"{data['skipped']} skipped."
     )
+    console.print(f"Files: {data['failed_files']} failed, {len(report.skipped_files)} skipped.")
+    for skipped in report.skipped_files:
+        console.print(f"[yellow]- {skipped.path}[/]: skipped, {skipped.reason}")
     for error in report.errors:
         console.print(f"[red]✗ {error.path}[/]: {error.error}")
 

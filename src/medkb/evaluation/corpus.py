@@ -74,8 +74,8 @@ def ensure_corpus(
 ) -> CorpusBuild:
     """Make ``kb`` hold ``corpus``: reuse it when already built from that file, else ingest.
 
-    Rows over the field limits are truncated (``overlong="truncate"``) so long answers
-    still count; corpus ids stay the pair ids so qrels line up.
+    Long answers are kept whole (the default ``overlong="keep"``; the relational store
+    holds the full text); corpus ids stay the pair ids so qrels line up.
 
     Raises:
         InputError: ``kb`` already holds pairs not built from this corpus, or the corpus
@@ -94,7 +94,7 @@ def ensure_corpus(
             "temporary one)."
         )
     start = time.perf_counter()
-    report = kb.ingest([corpus], overlong="truncate", progress=progress)
+    report = kb.ingest([corpus], progress=progress)
     if report.errors:
         first = report.errors[0]
         raise InputError(f"Could not ingest the corpus: {vars(first)}. Fix the file and retry.")

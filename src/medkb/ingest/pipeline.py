@@ -12,8 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from medkb.errors import InputError, MedkbError
-from medkb.ingest.loaders import Overlong, ParsedDocument, format_for, iter_files, load_file
-from medkb.ingest.writer import Writer, WriteResult
+from medkb.ingest.loaders import (
+    FoundFile,
+    Overlong,
+    ParsedDocument,
+    format_for,
+    iter_documents,
+    load_file,
+)
+from medkb.ingest.writer import Writer, WriteResult, check_lengths
 from medkb.models import QAPair
 from medkb.stores.objects.base import ObjectStore
 
@@ -35,8 +42,20 @@ class FileError:
 
 
 @dataclass
+class SkippedFile:
+    """A file left out on purpose (a README/LICENSE beside data files, a MedQuAD file with
+    nothing to load), and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass
 class IngestReport:
-    """The outcome of one ingest run."""
+    """The outcome of one ingest run.
+
+    ``files`` counts the files read (ingested or failed); ``skipped_files`` are not in it.
+    """
 
     files: int = 0
     pairs: int = 0
@@ -44,10 +63,13 @@ class IngestReport:
     skipped: int = 0
     warnings: list[str] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
+    skipped_files: list[SkippedFile] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return {
             "files": self.files,
+            "failed_files": len(self.errors),
+            "skipped_files": [vars(skipped) for skipped in self.skipped_files],
             "pairs": self.pairs,
             "created": len(self.result.created),
             "updated": len(self.result.updated),
@@ -60,7 +82,11 @@ class IngestReport:
 
 
 def raw_key(path: Path, data: bytes) -> str:
-    """Object key of an uploaded file: content-addressed, keeping the file name."""
+    """Object key of an uploaded file: content-addressed, keeping the file name.
+
+    The hash makes the key unique per content, so same-named files in different folders
+    never share a key (equal bytes share one object, which is what they are).
+    """
     return f"raw/{hashlib.sha256(data).hexdigest()[:32]}/{path.name}"
 
 
@@ -75,23 +101,33 @@ class Ingestor:
         paths: Sequence[Path],
         *,
         progress: Progress | None = None,
-        overlong: Overlong = "error",
+        overlong: Overlong = "keep",
+        source_id: str | None = None,
     ) -> IngestReport:
         """Ingest files and folders; errors per file are collected, not raised.
 
-        ``overlong="truncate"`` cuts structured rows over the SPEC field limits (with a
-        warning) instead of refusing their file.
+        Each file is one document, identified by its path relative to the folder ingested
+        (or ``source_id``; see :func:`~medkb.ingest.loaders.iter_documents`). A file is
+        checked whole before any of its pairs is written, and re-ingesting a free document
+        removes only the pairs of that same document that it no longer yields.
+        ``overlong``: see :data:`~medkb.ingest.loaders.Overlong`.
         """
         report = IngestReport()
-        files = list(iter_files(paths))
-        for path in files:
+        claimed: dict[str, Path] = {}
+        for found in list(iter_documents(paths, source_id=source_id)):
+            if found.skip is not None:
+                report.skipped_files.append(SkippedFile(str(found.path), found.skip))
+                continue
             try:
-                document = load_file(path, overlong=overlong)
-                self._store_raw(document)
-                self._write(document, report, progress)
-                self._remove_stale(document, report)
+                _claim(found, claimed)
+                document = load_file(found.path, overlong=overlong, document=found.document)
+                if document.skip_file is not None:
+                    report.skipped_files.append(SkippedFile(str(found.path), document.skip_file))
+                    report.warnings.extend(document.warnings)
+                    continue
+                self._ingest_document(document, report, progress)
             except InputError as exc:
-                report.errors.append(FileError(str(path), str(exc), type(exc).__name__))
+                report.errors.append(FileError(str(found.path), str(exc), type(exc).__name__))
             report.files += 1
         return report
 
@@ -102,6 +138,15 @@ class Ingestor:
             result.merge(self.writer.upsert(batch[start : start + self.batch_size]))
         return result
 
+    def _ingest_document(
+        self, document: ParsedDocument, report: IngestReport, progress: Progress | None
+    ) -> None:
+        for pair in document.pairs:
+            check_lengths(pair)  # the whole file, before its first batch is written
+        self._store_raw(document)
+        self._write(document, report, progress)
+        self._remove_stale(document, report)
+
     def _store_raw(self, document: ParsedDocument) -> None:
         key = raw_key(document.path, document.raw)
         if not self.objects.exists(key):
@@ -111,11 +156,15 @@ class Ingestor:
                 source.object_key = source.object_key or key
 
     def _remove_stale(self, document: ParsedDocument, report: IngestReport) -> None:
-        """Delete pairs an earlier version of this free document had and this one lacks."""
+        """Delete pairs an earlier version of this free document had and this one lacks.
+
+        Only pairs whose source is this exact document id are looked at, so a same-named
+        file in another folder is never touched.
+        """
         source_type = format_for(document.path).source_type
         if source_type not in FREE_DOCUMENTS:
             return
-        known = self.writer.ids_from_document(document.path.name, source_type=source_type)
+        known = self.writer.ids_from_document(document.document, source_type=source_type)
         stale = known - {pair.id for pair in document.pairs}
         if stale:
             report.result.merge(self.writer.delete(sorted(stale)))
@@ -137,4 +186,16 @@ class Ingestor:
                 raise
             report.pairs += len(batch)
             if progress is not None:
-                progress(report.pairs, total, document.path.name)
+                progress(report.pairs, total, document.document)
+
+
+def _claim(found: FoundFile, claimed: dict[str, Path]) -> None:
+    """Refuse a second file with the same document id in one run (it would overwrite the
+    first one's pairs)."""
+    first = claimed.setdefault(found.document, found.path)
+    if first != found.path:
+        raise InputError(
+            f"{found.path} has the same document id {found.document!r} as {first}, ingested "
+            "just before it. Ingest the folder that holds both (ids are then their paths in "
+            "it), or ingest each file on its own with its own --source-id."
+        )

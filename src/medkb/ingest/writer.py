@@ -17,7 +17,16 @@ from medkb.config import GraphSettings
 from medkb.embed.base import Embedder
 from medkb.errors import FieldTooLong, InputError, SyncPending, VectorStoreError
 from medkb.graph import linking
-from medkb.models import MAX_QUESTION_CHARS, MAX_RESPONSE_CHARS, Embeddings, QAPair, Relation
+from medkb.models import (
+    MAX_ID_CHARS,
+    MAX_KEY_BYTES,
+    MAX_LANGUAGE_CHARS,
+    MAX_TENANT_CHARS,
+    MAX_TEXT_CHARS,
+    Embeddings,
+    QAPair,
+    Relation,
+)
 from medkb.stores.relational import logs, outbox, pairs, relations
 from medkb.stores.relational.outbox import DEFAULT_LEASE_S
 from medkb.stores.vector.base import VectorStore
@@ -40,18 +49,59 @@ class WriteResult:
 
 
 def check_lengths(pair: QAPair) -> None:
-    """Refuse pairs over the SPEC §A field limits, naming the pair and the limit."""
+    """Refuse a pair some store cannot hold, naming the pair, the field, its size and the limit.
+
+    Checked before anything is written, so a refused pair leaves no trace in either store:
+
+    - question and response: at most :data:`~medkb.models.MAX_TEXT_CHARS`. Longer than the
+      SPEC's 5,000 / 10,000 is fine: the relational store keeps the whole text and a vector
+      backend with smaller fields keeps a cut copy (:mod:`medkb.stores.vector.fit`);
+    - id, tenant id, language: the relational key columns' sizes;
+    - the filterable metadata values (category, source, source type, language): 1,024 UTF-8
+      bytes, the size of Milvus's VARCHAR fields for them.
+
+    Raises:
+        InputError: an empty question, response or id.
+        FieldTooLong: a field over its limit.
+    """
     if not pair.question.strip() or not pair.response.strip():
         raise InputError(f"Pair {pair.id!r} has an empty question or response; give both.")
+    if not pair.id.strip():
+        raise InputError("A pair has an empty id; give every pair an id (or let medkb derive one).")
     for name, text, limit in (
-        ("question", pair.question, MAX_QUESTION_CHARS),
-        ("response", pair.response, MAX_RESPONSE_CHARS),
+        ("id", pair.id, MAX_ID_CHARS),
+        ("tenant id", pair.tenant_id, MAX_TENANT_CHARS),
+        ("language", pair.metadata.language, MAX_LANGUAGE_CHARS),
+        ("question", pair.question, MAX_TEXT_CHARS),
+        ("response", pair.response, MAX_TEXT_CHARS),
     ):
         if len(text) > limit:
             raise FieldTooLong(
-                f"Pair {pair.id!r}: the {name} has {len(text):,} characters; the limit is "
-                f"{limit:,}. Shorten it or split it into several pairs."
+                f"Pair {_short(pair.id)}: the {name} has {len(text):,} characters; the limit "
+                f"is {limit:,}. {_SHORTEN_HINT[name]}"
             )
+    for key, value in pair.metadata.basic().items():
+        size = len(value.encode("utf-8"))
+        if size > MAX_KEY_BYTES:
+            raise FieldTooLong(
+                f"Pair {_short(pair.id)}: the {key} has {size:,} bytes in UTF-8; the limit is "
+                f"{MAX_KEY_BYTES:,} (a filterable field of the vector store). Give a shorter "
+                f"{key}, or move the long text to another metadata field."
+            )
+
+
+_SHORTEN_HINT = {
+    "id": "Give the pair a shorter id.",
+    "tenant id": "Use a shorter tenant id.",
+    "language": "Give a language code such as 'en' or 'pt-BR'.",
+    "question": "Shorten it.",
+    "response": "Split it into several pairs.",
+}
+
+
+def _short(qa_id: str, keep: int = 60) -> str:
+    """A pair id for messages: quoted, and cut when it is itself too long to read."""
+    return repr(qa_id) if len(qa_id) <= keep else repr(qa_id[:keep]) + "…"
 
 
 def embed_pairs(

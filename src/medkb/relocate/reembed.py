@@ -34,6 +34,7 @@ from medkb.relocate.vectors import all_clean, drift_view
 from medkb.stores.relational import pairs
 from medkb.stores.relational.schema import embeddings_next, qa
 from medkb.stores.vector.base import COLLECTION, VectorStore
+from medkb.stores.vector.fit import copy_limits
 from medkb.stores.vector.registry import drop_vector_collection, open_vector_store
 from medkb.sync.apply import related_nodes, vector_record
 from medkb.sync.repair import repair
@@ -265,7 +266,10 @@ def _embed_batch(
         return
     vectors = embed_pairs(job.embedder, batch)
     store.upsert(
-        [vector_record(p, v, related.get(p.id, [])) for p, v in zip(batch, vectors, strict=True)]
+        [
+            vector_record(p, v, related.get(p.id, []), limits=copy_limits(store))
+            for p, v in zip(batch, vectors, strict=True)
+        ]
     )
     new_hashes = {p.id: pairs.content_hash(p, job.embedder.model_id) for p in batch}
     with job.engine.begin() as conn:

@@ -21,6 +21,7 @@ from medkb.models import VECTOR_FIELDS, Embeddings, QAPair, VectorRecord
 from medkb.stores.relational import leases, outbox, pairs, relations
 from medkb.stores.relational.schema import qa
 from medkb.stores.vector.base import VectorStore
+from medkb.stores.vector.fit import NO_LIMITS, CopyLimits, copy_limits, fit_record
 
 Clock = Callable[[], datetime]
 
@@ -30,12 +31,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def vector_record(pair: QAPair, vectors: Embeddings, related: list[str]) -> VectorRecord:
-    """What the vector store should hold for ``pair``."""
+def vector_record(
+    pair: QAPair, vectors: Embeddings, related: list[str], *, limits: CopyLimits = NO_LIMITS
+) -> VectorRecord:
+    """What a vector store with ``limits`` should hold for ``pair`` (its copy, fitted)."""
     meta = pair.metadata.basic()
     if pair.created_at:
         meta["created_at"] = pair.created_at
-    return VectorRecord(
+    record = VectorRecord(
         id=pair.id,
         tenant_id=pair.tenant_id,
         question=pair.question,
@@ -44,6 +47,7 @@ def vector_record(pair: QAPair, vectors: Embeddings, related: list[str]) -> Vect
         metadata=meta,
         related_nodes=related,
     )
+    return fit_record(record, limits)
 
 
 def record_checksum(record: VectorRecord) -> str:
@@ -68,8 +72,13 @@ def related_nodes(conn: sa.Connection, ids: Collection[str]) -> dict[str, list[s
     }
 
 
-def current_records(conn: sa.Connection, ids: Collection[str]) -> list[VectorRecord]:
-    """Build the vector records of the ids that still exist in the relational store."""
+def current_records(
+    conn: sa.Connection, ids: Collection[str], *, limits: CopyLimits = NO_LIMITS
+) -> list[VectorRecord]:
+    """Build the vector records of the ids that still exist in the relational store.
+
+    ``limits``: those of the vector store the records are for (its ``copy_limits``).
+    """
     ids = list(ids)
     query = sa.select(qa.c.id, qa.c.tenant_id).where(qa.c.id.in_(ids))
     tenants: dict[str, str] = {row.id: row.tenant_id for row in conn.execute(query)}
@@ -81,7 +90,7 @@ def current_records(conn: sa.Connection, ids: Collection[str]) -> list[VectorRec
     vectors = pairs.get_embeddings(conn, list(found))
     adjacency = related_nodes(conn, list(found))
     return [
-        vector_record(found[qa_id], vectors[qa_id], adjacency.get(qa_id, []))
+        vector_record(found[qa_id], vectors[qa_id], adjacency.get(qa_id, []), limits=limits)
         for qa_id in ids
         if qa_id in found and qa_id in vectors
     ]
@@ -112,7 +121,9 @@ def apply_outbox(
         batch = outbox.claim(conn, now=clock(), ids=ids, limit=limit, owner=owner, lease_s=lease_s)
     if not batch.ids:
         return 0
-    records, targets = read_claimed(engine, batch, clock=clock, lease_s=lease_s)
+    records, targets = read_claimed(
+        engine, batch, clock=clock, lease_s=lease_s, limits=copy_limits(store)
+    )
     try:
         write_records(store, records, targets)
     except VectorStoreError as exc:
@@ -126,7 +137,12 @@ def apply_outbox(
 
 
 def read_claimed(
-    engine: sa.Engine, batch: outbox.OutboxBatch, *, clock: Clock, lease_s: float
+    engine: sa.Engine,
+    batch: outbox.OutboxBatch,
+    *,
+    clock: Clock,
+    lease_s: float,
+    limits: CopyLimits = NO_LIMITS,
 ) -> tuple[list[VectorRecord], list[str]]:
     """The current records of a claimed batch, and the ids to write.
 
@@ -135,7 +151,7 @@ def read_claimed(
     """
     started = time.monotonic()
     with engine.connect() as conn:
-        records = current_records(conn, batch.ids)
+        records = current_records(conn, batch.ids, limits=limits)
     if batch.owner is None or time.monotonic() - started <= lease_s / 2:
         return records, list(batch.ids)
     with engine.begin() as conn:

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from medkb.stores.relational import outbox, pairs
 from medkb.stores.vector.base import VectorStore
+from medkb.stores.vector.fit import NO_LIMITS, CopyLimits, copy_limits
 from medkb.sync.apply import Clock, current_records, record_checksum, utcnow
 
 #: Records read per round trip: bounds memory (each record carries three embeddings).
@@ -115,14 +116,22 @@ def batches(items: Iterable[str], size: int) -> Iterator[list[str]]:
 
 
 def relational_checksums(
-    engine: sa.Engine, *, tenant_id: str, batch_size: int = BATCH_SIZE
+    engine: sa.Engine,
+    *,
+    tenant_id: str,
+    batch_size: int = BATCH_SIZE,
+    limits: CopyLimits = NO_LIMITS,
 ) -> dict[str, str]:
-    """``{id: checksum}`` of the vector records the relational store implies."""
+    """``{id: checksum}`` of the vector records the relational store implies.
+
+    ``limits``: the vector store's ``copy_limits``, so a copy it cuts compares equal.
+    """
     found: dict[str, str] = {}
     with engine.connect() as conn:
         ids = pairs.all_ids(conn, tenant_id=tenant_id)
         for chunk in batches(ids, batch_size):
-            found.update((r.id, record_checksum(r)) for r in current_records(conn, chunk))
+            records = current_records(conn, chunk, limits=limits)
+            found.update((r.id, record_checksum(r)) for r in records)
     return found
 
 
@@ -147,7 +156,9 @@ def verify(
     with engine.connect() as conn:
         waiting = outbox.rows_of_tenant(conn, tenant_id=tenant_id)
     return compare(
-        relational_checksums(engine, tenant_id=tenant_id, batch_size=batch_size),
+        relational_checksums(
+            engine, tenant_id=tenant_id, batch_size=batch_size, limits=copy_limits(store)
+        ),
         vector_checksums(store, tenant_id=tenant_id, batch_size=batch_size),
         tenant_id=tenant_id,
         outbox_pending=waiting,

@@ -14,19 +14,34 @@ from typing import Literal
 from medkb.errors import EmptyDocument, UnreadableDocument
 from medkb.models import QAPair
 
-#: What to do with a structured row whose question or response is over the SPEC limits:
-#: ``"error"`` raises FieldTooLong, ``"truncate"`` cuts the text and records a warning.
-Overlong = Literal["error", "truncate"]
+#: What to do with a structured row whose question or response is over the SPEC limits
+#: (5,000 / 10,000 characters): ``"keep"`` (default) stores it whole — the relational store
+#: keeps the full text, a vector backend with smaller fields a cut copy; ``"error"`` raises
+#: FieldTooLong (strict); ``"truncate"`` cuts the text itself and records a warning. Over
+#: :data:`~medkb.models.MAX_TEXT_CHARS` a row is refused whatever the mode.
+Overlong = Literal["keep", "error", "truncate"]
+OVERLONG_MODES: tuple[Overlong, ...] = ("keep", "error", "truncate")
 
 
 @dataclass(frozen=True)
 class SourceFile:
-    """One file to load: its path (or upload name), bytes and format."""
+    """One file to load: its path (or upload name), bytes, format and document id.
+
+    ``document`` identifies the document in the knowledge base (its path relative to the
+    folder ingested, e.g. ``docs/cardio/faq.md``; see :func:`.registry.iter_documents`);
+    it names the pairs' source and is part of free documents' pair ids. Default: the
+    file name.
+    """
 
     path: Path
     raw: bytes
     source_type: str
-    overlong: Overlong = "error"
+    overlong: Overlong = "keep"
+    document: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.document:
+            object.__setattr__(self, "document", self.path.name)
 
     @property
     def name(self) -> str:
@@ -35,12 +50,18 @@ class SourceFile:
 
 @dataclass
 class Loaded:
-    """A loader's result: the pairs, how many records were skipped, and why."""
+    """A loader's result: the pairs, how many records were skipped, and why.
+
+    ``skip_file``: set (to the reason) when the whole file is left out on purpose — a
+    stock data-set file with nothing to load, such as a MedQuAD document whose answers
+    were removed; the ingest reports it as a skipped file, not an error.
+    """
 
     pairs: list[QAPair]
     skipped: int = 0
     warnings: list[str] = field(default_factory=list)
     title: str | None = None
+    skip_file: str | None = None
 
 
 @dataclass
@@ -49,12 +70,14 @@ class ParsedDocument:
 
     Attributes:
         path: the file (or the upload's name).
+        document: the document id (see :class:`SourceFile`).
         media_type: its IANA media type, e.g. ``application/pdf``.
         raw: its bytes, for object storage.
         pairs: the Q&A pairs, in document order, ids unique.
         skipped: records left out (MedQuAD pairs without an answer, duplicate ids, …).
         warnings: one line per skipped record or shortened field.
         title: the document title, for free documents.
+        skip_file: why the whole file is left out (see :class:`Loaded`), or None.
     """
 
     path: Path
@@ -64,6 +87,8 @@ class ParsedDocument:
     skipped: int = 0
     warnings: list[str] = field(default_factory=list)
     title: str | None = None
+    document: str = ""
+    skip_file: str | None = None
 
 
 Loader = Callable[[SourceFile], Loaded]

@@ -9,9 +9,11 @@ source.
   Markdown front matter) unless it looks like a placeholder; else its first heading, when
   it opens the document; else the file name stem, humanised (``heart-health`` → "Heart
   health").
-- **Ids**: ``make_id(file name, question)``, so re-ingesting an edited document updates its
-  pairs in place. A question asked twice in one document gets ``make_id(file name,
-  question, "2")`` for its second occurrence, and so on.
+- **Ids**: ``make_id(document id, question)``, so re-ingesting an edited document updates
+  its pairs in place. The document id is the file's path relative to the folder ingested
+  (``docs/cardio/faq.md``; a file given by itself: its name), so same-named files in
+  different folders never share ids. A question asked twice in one document gets
+  ``make_id(document id, question, "2")`` for its second occurrence, and so on.
 - **Metadata**: :func:`medkb.ingest.metadata.document_metadata`; the source is the file
   name stem unless the document names one.
 """
@@ -72,7 +74,7 @@ def document_title(extracted: Extracted, stem: str) -> str:
 
 
 def _pair(source: SourceFile, info: DocInfo, draft: Draft, title: str, occurrence: int) -> QAPair:
-    parts = (source.name, draft.question) + ((str(occurrence),) if occurrence > 1 else ())
+    parts = (source.document, draft.question) + ((str(occurrence),) if occurrence > 1 else ())
     metadata = document_metadata(
         info,
         text=f"{draft.question}\n{draft.response}",
@@ -81,7 +83,7 @@ def _pair(source: SourceFile, info: DocInfo, draft: Draft, title: str, occurrenc
         default_source=source.path.stem,
     )
     citation = Source(
-        document=source.name,
+        document=source.document,
         page=draft.page,
         section=draft.section,
         excerpt=excerpt(draft.response),

@@ -8,8 +8,12 @@ focus as title (:func:`medkb.ingest.metadata.guess_category`).
 
 Pair ids are ``medquad-<source>-<document id>-<pid>`` (e.g. ``medquad-niddk-0000001-1``):
 document ids repeat across MedQuAD collections (CDC and NIDDK both have ``0000003``), so
-the collection is part of the id. Pairs whose answer is empty (MedQuAD removed the
-MedlinePlus answers for copyright) are skipped and counted in ``ParsedDocument.skipped``.
+the collection is part of the id (a document without an id attribute: its document id,
+e.g. ``5_NIDDK_QA/0000056``). Pairs whose answer is empty (MedQuAD removed the MedlinePlus
+answers for copyright) are skipped and counted in ``ParsedDocument.skipped``. A file with
+nothing to load — an empty ``<QAPairs>``, or every answer removed — is skipped as a whole
+(``ParsedDocument.skip_file``) with a warning, not refused: the stock data set has such
+files.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from medkb.ingest.loaders.base import Loaded, SourceFile, empty, unreadable
+from medkb.ingest.loaders.base import Loaded, SourceFile, unreadable
 from medkb.ingest.loaders.records import RowReader
 from medkb.ingest.metadata import guess_category
 from medkb.ingest.text import one_line, tidy
@@ -35,12 +39,19 @@ def load_medquad(source: SourceFile) -> Loaded:
     document = _document_fields(root, source)
     elements = list(root.iter("QAPair"))
     if not elements:
-        raise empty(source, "has no <QAPair> elements", "There is nothing to load from it.")
+        return _nothing(source, "has an empty <QAPairs> (no <QAPair> elements)")
     reader = RowReader(source)
     for number, element in enumerate(elements, start=1):
         pid = element.get("pid") or str(number)
         reader.add(_row(element, document, pid), f"QAPair {pid}")
-    return reader.finish("MedQuAD removed some collections' answers; nothing is left to load.")
+    if not reader.result.pairs:
+        return _nothing(source, "has no answered <QAPair> (MedQuAD removed its answers)")
+    return reader.result
+
+
+def _nothing(source: SourceFile, problem: str) -> Loaded:
+    reason = f"{problem}; nothing to load"
+    return Loaded(pairs=[], warnings=[f"{source.name} {reason}; skipped"], skip_file=reason)
 
 
 def _parse(source: SourceFile) -> ET.Element:
@@ -62,7 +73,7 @@ def _parse(source: SourceFile) -> ET.Element:
 def _document_fields(root: ET.Element, source: SourceFile) -> dict[str, Any]:
     """What every pair of the document shares: ids, source, focus and UMLS annotations."""
     collection = root.get("source") or "medquad"
-    document_id = root.get("id") or root.get("fid") or source.path.stem
+    document_id = root.get("id") or root.get("fid") or source.document.rsplit(".", 1)[0]
     return {
         "id_prefix": f"medquad-{collection.lower()}-{document_id}",
         "source": collection,

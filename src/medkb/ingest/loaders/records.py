@@ -29,7 +29,14 @@ from medkb.errors import FieldTooLong
 from medkb.ingest.ids import make_id
 from medkb.ingest.loaders.base import Loaded, SourceFile, empty, unreadable
 from medkb.ingest.text import excerpt, first_sentence, shorten, tidy
-from medkb.models import MAX_QUESTION_CHARS, MAX_RESPONSE_CHARS, QAMetadata, QAPair, Source
+from medkb.models import (
+    MAX_QUESTION_CHARS,
+    MAX_RESPONSE_CHARS,
+    MAX_TEXT_CHARS,
+    QAMetadata,
+    QAPair,
+    Source,
+)
 
 ID_KEYS = ("id", "_id")
 QUESTION_KEYS = ("question", "title")
@@ -92,15 +99,23 @@ class RowReader:
         return QAPair(row_id, question, response, metadata, _sources(row, response, self.source))
 
     def _fit(self, text: str, name: str, row_id: str, where: str, metadata: QAMetadata) -> str:
+        """``text`` as the ``overlong`` mode keeps it (see :data:`.base.Overlong`)."""
         limit = MAX_QUESTION_CHARS if name == "question" else MAX_RESPONSE_CHARS
-        if len(text) <= limit:
+        mode = self.source.overlong
+        if len(text) <= limit or (mode == "keep" and len(text) <= MAX_TEXT_CHARS):
             return text
         problem = f"{self.source.name} {where} (id {row_id}): the {name} is {len(text):,} chars"
-        if self.source.overlong == "error":
+        if mode == "keep":
             raise FieldTooLong(
-                f"{problem}, over the limit of {limit:,} (MAX_{name.upper()}_CHARS). Shorten or "
-                "split it, or ingest with --overlong truncate (Python: overlong='truncate') "
-                "to cut it at the limit."
+                f"{problem}, over medkb's limit of {MAX_TEXT_CHARS:,} (MAX_TEXT_CHARS). Split "
+                "it into several pairs, or ingest with --overlong truncate (Python: "
+                f"overlong='truncate') to cut it at {limit:,}."
+            )
+        if mode == "error":
+            raise FieldTooLong(
+                f"{problem}, over the limit of {limit:,} (MAX_{name.upper()}_CHARS) that "
+                "--overlong error enforces. Ingest without it (the default, --overlong keep, "
+                "stores long texts whole), or shorten or split the text."
             )
         self.result.warnings.append(f"{problem}; cut to {limit:,}")
         metadata.extra.setdefault("truncated", []).append(name)
@@ -174,11 +189,11 @@ def _sources(row: Mapping[str, Any], response: str, source: SourceFile) -> list[
     given = row.get("sources")
     if isinstance(given, list) and given and all(isinstance(item, Mapping) for item in given):
         kept = [{k: v for k, v in item.items() if k in _SOURCE_FIELDS} for item in given]
-        return [Source(**{"document": source.name, **item}) for item in kept]
+        return [Source(**{"document": source.document, **item}) for item in kept]
     page = _scalar(row.get("page"))
     return [
         Source(
-            document=source.name,
+            document=source.document,
             page=int(page) if page and page.isdigit() else None,
             section=_scalar(row.get("section")),
             excerpt=excerpt(response),

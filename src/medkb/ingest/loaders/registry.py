@@ -55,20 +55,24 @@ def format_for(path: Path) -> Format:
     return found
 
 
-def load_file(path: Path, *, overlong: Overlong = "error") -> ParsedDocument:
+def load_file(
+    path: Path, *, overlong: Overlong = "keep", document: str | None = None
+) -> ParsedDocument:
     """Read a file and turn it into Q&A pairs, picking the loader by extension.
 
     Args:
         path: a file with one of :data:`SUPPORTED_EXTENSIONS`.
-        overlong: for structured rows (JSONL/JSON/CSV/XML) over the SPEC limits,
-            ``"error"`` raises FieldTooLong, ``"truncate"`` cuts and warns. Free documents
-            always split an over-long section into ``(part N)`` pairs.
+        overlong: for structured rows (JSONL/JSON/CSV/XML) over the SPEC limits (5,000 /
+            10,000 characters): ``"keep"`` (default) keeps them whole, ``"error"`` raises
+            FieldTooLong, ``"truncate"`` cuts and warns (see :data:`.base.Overlong`). Free
+            documents always split an over-long section into ``(part N)`` pairs.
+        document: the document id (default: the file name); see :func:`iter_documents`.
 
     Raises:
         InputError: the path does not exist or is a folder.
         UnreadableDocument: unsupported extension, or a corrupt file (names the line).
         EmptyDocument: the file has no text or no pairs.
-        FieldTooLong: a structured row is over the limits and ``overlong="error"``.
+        FieldTooLong: a structured row is over the limits for ``overlong``.
     """
     if path.is_dir():
         raise InputError(f"{path} is a folder; use iter_files to list the documents in it.")
@@ -81,18 +85,20 @@ def load_file(path: Path, *, overlong: Overlong = "error") -> ParsedDocument:
         raise UnreadableDocument(
             f"Cannot read {path}: {exc.strerror}. Check the file's permissions."
         ) from exc
-    return load_bytes(raw, name=path, overlong=overlong)
+    return load_bytes(raw, name=path, overlong=overlong, document=document)
 
 
-def load_bytes(raw: bytes, *, name: str | Path, overlong: Overlong = "error") -> ParsedDocument:
+def load_bytes(
+    raw: bytes, *, name: str | Path, overlong: Overlong = "keep", document: str | None = None
+) -> ParsedDocument:
     """Turn an uploaded file's bytes into Q&A pairs; ``name`` gives the format and citations.
 
     Same rules and errors as :func:`load_file`, e.g.
-    ``load_bytes(data, name="faq.pdf")``.
+    ``load_bytes(data, name="faq.pdf")``; ``document`` defaults to the file name.
     """
     path = Path(name)
     found = format_for(path)
-    source = SourceFile(path, raw, found.source_type, overlong)
+    source = SourceFile(path, raw, found.source_type, overlong, document or path.name)
     if not raw or raw.isspace():
         raise empty(source, "is empty", "Check the upload or export finished.")
     loaded = _loader(found)(source)
@@ -104,15 +110,37 @@ def load_bytes(raw: bytes, *, name: str | Path, overlong: Overlong = "error") ->
         skipped=loaded.skipped,
         warnings=loaded.warnings,
         title=loaded.title,
+        document=source.document,
+        skip_file=loaded.skip_file,
     )
 
 
-def iter_files(paths: Sequence[Path]) -> Iterator[Path]:
-    """The files to ingest: explicit files as given, folders expanded.
+@dataclass(frozen=True)
+class FoundFile:
+    """A file to ingest and its document id; ``skip``: why it is left out, if it is."""
 
-    Folders are walked recursively, their files sorted by path, skipping hidden files and folders
-    (names starting with ``.``), Office lock files (``~$…``) and unsupported extensions.
-    A file reached twice is yielded once.
+    path: Path
+    document: str
+    skip: str | None = None
+
+
+def iter_documents(paths: Sequence[Path], *, source_id: str | None = None) -> Iterator[FoundFile]:
+    """The files to ingest with their document ids, and the files left out of folders.
+
+    A document's id is what identifies it across ingests (its pairs' source, part of free
+    documents' pair ids, the scope of removing pairs a new version no longer has):
+
+    - a file given by itself: its name (``faq.md``), or ``source_id`` when given;
+    - a file found in a folder: the folder's own name, then its path inside the folder
+      (``docs/cardio/faq.md`` for ``docs/``, ``/srv/docs`` or ``.`` run inside ``docs``),
+      so it does not depend on the working directory; with ``source_id``, that replaces
+      the folder's name (``kb1/cardio/faq.md``).
+
+    Folders are walked recursively, their files sorted by path, skipping hidden files and
+    folders (names starting with ``.``), Office lock files (``~$…``) and unsupported
+    extensions. Files that describe a data set rather than hold its content (README*,
+    LICENSE*, LICENCE*, COPYING*, NOTICE*, CHANGELOG*) are yielded with ``skip`` set. A
+    file reached twice is yielded once.
 
     Raises:
         InputError: a path does not exist.
@@ -121,17 +149,48 @@ def iter_files(paths: Sequence[Path]) -> Iterator[Path]:
     for path in paths:
         if not path.exists():
             raise InputError(f"No such file or folder: {path}. Check the path and try again.")
-        for found in sorted(_walk(path)) if path.is_dir() else [path]:
-            if found.resolve() not in seen:
-                seen.add(found.resolve())
+        for found in _documents(path, source_id):
+            if found.path.resolve() not in seen:
+                seen.add(found.path.resolve())
                 yield found
+
+
+def iter_files(paths: Sequence[Path]) -> Iterator[Path]:
+    """The files :func:`iter_documents` would ingest, without their document ids."""
+    return (found.path for found in iter_documents(paths) if found.skip is None)
+
+
+#: File names (before the first dot, any case) that describe a data set, not its content.
+NON_CONTENT_NAMES = frozenset(("readme", "license", "licence", "copying", "notice", "changelog"))
+
+
+def non_content(name: str) -> bool:
+    """Whether a file name is one of :data:`NON_CONTENT_NAMES` (``LICENSE.txt``, ``README``)."""
+    stem = name.split(".", 1)[0].lower()
+    return stem in NON_CONTENT_NAMES or any(
+        stem.startswith(prefix + sep) for prefix in NON_CONTENT_NAMES for sep in "-_"
+    )
+
+
+def _documents(path: Path, source_id: str | None) -> Iterator[FoundFile]:
+    if not path.is_dir():
+        yield FoundFile(path, source_id or path.name)
+        return
+    base = source_id or path.resolve().name
+    for found in sorted(_walk(path)):
+        inside = found.relative_to(path).as_posix()
+        document = f"{base}/{inside}" if base else inside
+        skip = "not Q&A content (a README/LICENSE-style file)" if non_content(found.name) else None
+        yield FoundFile(found, document, skip)
 
 
 def _walk(folder: Path) -> Iterator[Path]:
     for root, folders, files in os.walk(folder):
         folders[:] = sorted(name for name in folders if not name.startswith("."))
         for name in sorted(files):
-            if not name.startswith((".", "~$")) and Path(name).suffix.lower() in FORMATS:
+            if name.startswith((".", "~$")):
+                continue
+            if Path(name).suffix.lower() in FORMATS or non_content(name):
                 yield Path(root) / name
 
 

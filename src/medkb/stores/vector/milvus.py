@@ -7,6 +7,12 @@ metadata keys as plain VARCHAR fields (``category``, ``source``, ``source_type``
 ``language``; empty when absent), because filtering on them is fast where JSON-path
 filters are slow, and ``embedding_model``, so fetched records say which model made them.
 
+Field limits: ``question`` and ``response`` hold the SPEC's 5,000 / 10,000 characters and
+``related_nodes`` at most 65,536 bytes of JSON; longer ones are cut in this store's copy
+only, and the copy records it (:mod:`medkb.stores.vector.fit`). Ids, tenant ids and the
+filterable values hold 1,024 UTF-8 bytes; the writer refuses longer ones before anything
+is stored (:func:`medkb.ingest.writer.check_lengths`).
+
 Milvus filters inside the search (pre-filtering), so a filtered search returns ``k`` hits
 whenever ``k`` records match. Every call runs with a timeout and pymilvus errors become
 :class:`~medkb.errors.VectorStoreError` saying what to check.
@@ -27,6 +33,7 @@ import numpy as np
 from medkb.errors import VectorStoreError, missing_dependency
 from medkb.models import (
     FILTERABLE_KEYS,
+    MAX_KEY_BYTES,
     MAX_QUESTION_CHARS,
     MAX_RESPONSE_CHARS,
     VECTOR_FIELDS,
@@ -37,6 +44,7 @@ from medkb.models import (
     VectorRecord,
 )
 from medkb.stores.vector.base import COLLECTION, Filters
+from medkb.stores.vector.fit import CopyLimits, fit_record
 from medkb.stores.vector.validation import (
     as_vector,
     check_record,
@@ -51,7 +59,8 @@ _TEXT_BYTES = {
     "question": min(4 * MAX_QUESTION_CHARS, _MAX_VARCHAR),
     "response": min(4 * MAX_RESPONSE_CHARS, _MAX_VARCHAR),
 }
-_KEY_BYTES = 1_024  # ids, tenant ids, filterable metadata values, model ids
+_KEY_BYTES = MAX_KEY_BYTES  # ids, tenant ids, filterable metadata values, model ids
+_MAX_JSON_BYTES = 65_536  # Milvus's limit on one JSON field value
 _BATCH = 256  # rows per upsert/get call, well under gRPC's message size limit
 _PAGE = 1_000  # ids per page when listing
 _MAX_TOP_K = 16_384  # Milvus refuses larger limits
@@ -87,6 +96,13 @@ class MilvusVectorStore:
         collection: collection name; one per knowledge base.
         timeout: seconds each call may take, retries included, before it fails.
     """
+
+    #: Texts and adjacency lists over these are cut in this store's copy (see module doc).
+    copy_limits = CopyLimits(
+        question_chars=MAX_QUESTION_CHARS,
+        response_chars=MAX_RESPONSE_CHARS,
+        related_bytes=_MAX_JSON_BYTES - 1_024,  # a margin for the driver's encoding
+    )
 
     def __init__(
         self,
@@ -231,8 +247,11 @@ class MilvusVectorStore:
     # ---- the VectorStore contract -------------------------------------------------------
 
     def upsert(self, records: Sequence[VectorRecord]) -> None:
-        """Insert or replace records by id, in batches (each batch is atomic in Milvus)."""
-        unique = last_per_id(records)
+        """Insert or replace records by id, in batches (each batch is atomic in Milvus).
+
+        Each record is first fitted to :attr:`copy_limits`.
+        """
+        unique = [fit_record(record, self.copy_limits) for record in last_per_id(records)]
         for record in unique:
             check_record(record, self.dimension)
         for start in range(0, len(unique), _BATCH):
