@@ -26,9 +26,9 @@ FILTERABLE_KEYS: tuple[str, ...] = ("category", "source", "source_type", "langua
 #: the system of record, keeps longer texts whole.
 MAX_QUESTION_CHARS = 5_000
 MAX_RESPONSE_CHARS = 10_000
-#: The longest question or response medkb accepts at all, to protect the service: ten times
-#: the longest real answer we know (MEDIQA, 19,884), and far inside PostgreSQL's 1 MB
-#: tsvector limit even for text of all-distinct words.
+#: The longest question or response medkb accepts at all, to protect the service: over
+#: three times the longest real answer we hold (MEDIQA 2019's corpus: 55,130 characters),
+#: and far inside PostgreSQL's 1 MB tsvector limit even for text of all-distinct words.
 MAX_TEXT_CHARS = 200_000
 #: Longest pair id and tenant id (the relational key columns); longest language code.
 MAX_ID_CHARS = 128
