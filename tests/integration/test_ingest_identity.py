@@ -128,6 +128,24 @@ def test_same_named_files_given_alone_are_refused_before_they_overwrite(
     assert kb.stats()["relational_pairs"] == 5
 
 
+def test_pairs_stored_under_the_bare_name_are_replaced_when_the_bytes_match(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    """Upgrading: pairs stored as "faq.md" from the same bytes become "docs/cardio/faq.md"
+    rather than twins; bare-name pairs from other bytes are not touched."""
+    docs = make_docs(tmp_path)
+    kb.ingest([docs / "cardio" / "faq.md"])  # stored as "faq.md", as before this change
+    report = kb.ingest([docs])
+    assert len(report.result.deleted) == 2 and len(report.result.created) == 5
+    assert set(documents_of(kb)) == {"docs/cardio/faq.md", "docs/onco/faq.md"}
+    onco = docs / "onco" / "faq.md"
+    kb.ingest([onco])  # "faq.md" again, now onco's 3 pairs
+    onco.write_text(ONCO_FAQ.replace("small frequent meals", "small meals"), encoding="utf-8")
+    edited = kb.ingest([docs])
+    assert edited.result.deleted == [] and len(edited.result.updated) == 1
+    assert len(documents_of(kb)["faq.md"]) == 3  # other bytes: not known to be this file
+
+
 def test_source_id_names_a_folder_for_the_python_api(kb: KnowledgeBase, tmp_path: Path) -> None:
     docs = make_docs(tmp_path)
     report = kb.ingest([docs], source_id="guidelines-2024")

@@ -159,12 +159,20 @@ class Ingestor:
         """Delete pairs an earlier version of this free document had and this one lacks.
 
         Only pairs whose source is this exact document id are looked at, so a same-named
-        file in another folder is never touched.
+        file in another folder is never touched. Pairs stored under the id medkb used
+        before documents had paths (the bare file name) go too, but only when they came
+        from these very bytes (the same raw object): they are this document's old copies.
         """
         source_type = format_for(document.path).source_type
         if source_type not in FREE_DOCUMENTS:
             return
         known = self.writer.ids_from_document(document.document, source_type=source_type)
+        if document.document != document.path.name:
+            known |= self.writer.ids_from_document(
+                document.path.name,
+                source_type=source_type,
+                object_key=raw_key(document.path, document.raw),
+            )
         stale = known - {pair.id for pair in document.pairs}
         if stale:
             report.result.merge(self.writer.delete(sorted(stale)))

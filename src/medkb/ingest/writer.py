@@ -180,11 +180,18 @@ class Writer:
         self._sync(touched)
         return WriteResult(deleted=deleted)
 
-    def ids_from_document(self, document: str, *, source_type: str) -> set[str]:
-        """Ids of this tenant's pairs parsed from the free document ``document``."""
+    def ids_from_document(
+        self, document: str, *, source_type: str, object_key: str | None = None
+    ) -> set[str]:
+        """Ids of this tenant's pairs parsed from the free document ``document``
+        (from the raw object ``object_key`` only, when given)."""
         with self.engine.connect() as conn:
             return pairs.ids_from_document(
-                conn, document, source_type=source_type, tenant_id=self.tenant_id
+                conn,
+                document,
+                source_type=source_type,
+                tenant_id=self.tenant_id,
+                object_key=object_key,
             )
 
     def _split_unchanged(self, batch: Sequence[QAPair]) -> tuple[list[QAPair], WriteResult]:

@@ -285,10 +285,18 @@ def all_ids(conn: sa.Connection, *, tenant_id: str) -> list[str]:
 
 
 def ids_from_document(
-    conn: sa.Connection, document: str, *, source_type: str, tenant_id: str
+    conn: sa.Connection,
+    document: str,
+    *,
+    source_type: str,
+    tenant_id: str,
+    object_key: str | None = None,
 ) -> set[str]:
-    """Ids of the pairs parsed from the free document called ``document``."""
-    rows = conn.execute(
+    """Ids of the pairs parsed from the free document ``document`` (exactly that id).
+
+    ``object_key``: only pairs whose source is that raw object (those bytes).
+    """
+    query = (
         sa.select(qa.c.id)
         .join(document_sources, document_sources.c.qa_id == qa.c.id)
         .where(
@@ -297,4 +305,6 @@ def ids_from_document(
             qa.c.tenant_id == tenant_id,
         )
     )
-    return {row.id for row in rows}
+    if object_key is not None:
+        query = query.where(document_sources.c.object_key == object_key)
+    return {row.id for row in conn.execute(query)}
