@@ -466,6 +466,13 @@ def test_document_id_does_not_depend_on_the_working_directory(
     assert [f.document for f in iter_documents([Path("docs")])] == expected
 
 
+def test_a_symlinked_folder_keeps_its_own_name_in_document_ids(tmp_path: Path) -> None:
+    (tmp_path / "release-7").mkdir()
+    (tmp_path / "release-7" / "faq.md").write_text("x", encoding="utf-8")
+    (tmp_path / "current").symlink_to(tmp_path / "release-7")
+    assert [f.document for f in iter_documents([tmp_path / "current"])] == ["current/faq.md"]
+
+
 def test_free_document_pair_ids_differ_for_same_named_files(tmp_path: Path) -> None:
     for folder in ("cardio", "onco"):
         (tmp_path / folder).mkdir()

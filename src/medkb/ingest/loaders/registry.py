@@ -176,7 +176,8 @@ def _documents(path: Path, source_id: str | None) -> Iterator[FoundFile]:
     if not path.is_dir():
         yield FoundFile(path, source_id or path.name)
         return
-    base = source_id or path.resolve().name
+    # abspath, not resolve: a symlinked folder ("current" → "release-7") keeps its own name
+    base = source_id or Path(os.path.abspath(path)).name
     for found in sorted(_walk(path)):
         inside = found.relative_to(path).as_posix()
         document = f"{base}/{inside}" if base else inside
