@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from medkb.config import Settings
 from medkb.embed.base import Embedder
 from medkb.embed.registry import open_embedder
 from medkb.errors import EmbedderMismatch, InputError, NotFound
+from medkb.graph.traversal import Edge, expand
 from medkb.ingest.loaders import OVERLONG_MODES, Overlong
 from medkb.ingest.pipeline import Ingestor, IngestReport, Progress
 from medkb.ingest.writer import Writer, WriteResult
@@ -23,12 +25,14 @@ from medkb.models import FILTERABLE_KEYS, QAMetadata, QAPair
 from medkb.search.results import QueryResult
 from medkb.search.service import QueryOptions, Searcher
 from medkb.stores.objects.local import LocalObjectStore
+from medkb.stores.relational import browse, logs, outbox, pairs, relations
 from medkb.stores.relational import engine as relational
-from medkb.stores.relational import logs, outbox, pairs, relations
 from medkb.stores.relational.schema import kb_info
 from medkb.stores.vector.base import COLLECTION, VectorStore
 from medkb.stores.vector.registry import COLLECTION_KEY, open_vector_store
 from medkb.sync.apply import drain, utcnow
+from medkb.sync.verify import SyncStatus, VerifyReport, verify
+from medkb.sync.verify import status as sync_status
 
 #: ``medkb update --set KEY=VALUE`` keys stored as columns; any other key goes to ``extra``.
 _METADATA_FIELDS = {f.name for f in dataclasses.fields(QAMetadata)} - {"extra"}
@@ -38,9 +42,16 @@ class KnowledgeBase:
     """One tenant's view of a medkb knowledge base: ingest, query, get, update, delete."""
 
     def __init__(
-        self, settings: Settings, *, engine: sa.Engine, store: VectorStore, embedder: Embedder
+        self,
+        settings: Settings,
+        *,
+        engine: sa.Engine,
+        store: VectorStore,
+        embedder: Embedder,
+        owns_stores: bool = True,
     ) -> None:
         self.settings, self.engine, self.store, self.embedder = settings, engine, store, embedder
+        self.owns_stores = owns_stores
         self.tenant_id = settings.tenant
         self.writer = Writer(
             engine=engine,
@@ -72,10 +83,27 @@ class KnowledgeBase:
         self.close()
 
     def close(self) -> None:
-        """Release connections, files and threads."""
+        """Release connections, files and threads (a tenant view: only its own threads)."""
         self.searcher.close()
-        self.store.close()
-        self.engine.dispose()
+        if self.owns_stores:
+            self.store.close()
+            self.engine.dispose()
+
+    def for_tenant(self, tenant_id: str) -> KnowledgeBase:
+        """Another tenant's view sharing this one's engine, vector store and embedder.
+
+        The view is cheap (no connection or model is opened) and must be closed; closing
+        it leaves the shared stores open. Used by the API, which serves many tenants in
+        one process through the same methods the CLI calls.
+        """
+        settings = self.settings.model_copy(update={"tenant": tenant_id})
+        return KnowledgeBase(
+            settings,
+            engine=self.engine,
+            store=self.store,
+            embedder=self.embedder,
+            owns_stores=False,
+        )
 
     def ingest(
         self,
@@ -183,6 +211,79 @@ class KnowledgeBase:
                 now=utcnow(),
             )
 
+    def list_pairs(
+        self,
+        *,
+        filters: Mapping[str, Sequence[str]] | None = None,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> tuple[list[QAPair], str | None]:
+        """A page of this tenant's pairs by id, and the id to pass as ``after`` next."""
+        check_filters(filters)
+        with self.engine.connect() as conn:
+            return browse.page_pairs(
+                conn, tenant_id=self.tenant_id, filters=filters, after=after, limit=limit
+            )
+
+    def neighbourhood(self, qa_id: str, *, depth: int = 1) -> dict[str, Any]:
+        """A pair's graph neighbourhood: the nodes reached within ``depth`` hops and the
+        paths reaching them (this tenant's pairs only)."""
+        if not 1 <= depth <= self.settings.graph.max_depth:
+            raise InputError(f"depth must be between 1 and {self.settings.graph.max_depth}.")
+        with self.engine.connect() as conn:
+            self._pair(conn, qa_id)
+            paths = expand([qa_id], lambda ids: _edges(conn, ids), depth=depth)
+            nodes = pairs.get_pairs(
+                conn, [qa_id, *(p.target for p in paths)], tenant_id=self.tenant_id
+            )
+        return {
+            "id": qa_id,
+            "depth": depth,
+            "nodes": [{"id": i, "question": nodes[i].question} for i in nodes],
+            "paths": [
+                {"nodes": list(p.nodes), "relations": list(p.relations), "confidence": p.confidence}
+                for p in paths
+                if p.target in nodes
+            ],
+        }
+
+    def analytics(self, *, days: int = 30, top: int = 10) -> dict[str, Any]:
+        """Queries per day, latency percentiles, popular pairs and feedback over ``days``."""
+        if not 1 <= days <= 366 or not 1 <= top <= 100:
+            raise InputError("days must be 1-366 and top 1-100.")
+        now = utcnow()
+        since = now - timedelta(days=days)
+        with self.engine.connect() as conn:
+            times = browse.latencies(conn, tenant_id=self.tenant_id, since=since)
+            return {
+                "days": days,
+                "per_day": browse.queries_per_day(
+                    conn, tenant_id=self.tenant_id, days=days, today=now.date()
+                ),
+                "latency_ms": {
+                    "count": len(times),
+                    "p50": browse.percentile(times, 0.5),
+                    "p95": browse.percentile(times, 0.95),
+                },
+                "popular_pairs": browse.popular_pairs(
+                    conn, tenant_id=self.tenant_id, since=since, limit=top
+                ),
+                "feedback": browse.feedback_summary(conn, tenant_id=self.tenant_id, since=since),
+            }
+
+    def documents(self, *, limit: int = 1000) -> list[dict[str, Any]]:
+        """The documents this tenant's pairs cite, with their pair counts."""
+        with self.engine.connect() as conn:
+            return browse.documents(conn, tenant_id=self.tenant_id, limit=limit)
+
+    def sync_status(self) -> SyncStatus:
+        """This tenant's sync counters (``medkb sync status``)."""
+        return sync_status(self.engine, tenant_id=self.tenant_id)
+
+    def verify(self) -> VerifyReport:
+        """Compare both stores for this tenant (``medkb sync verify``)."""
+        return verify(self.engine, self.store, tenant_id=self.tenant_id)
+
     def sync(self) -> int:
         """Apply every due outbox row to the vector store; return how many ids were applied."""
         return drain(self.engine, self.store)
@@ -208,6 +309,11 @@ class KnowledgeBase:
         if qa_id not in found:
             raise NotFound(f"No Q&A pair {qa_id!r}. 'medkb query' or 'medkb stats' lists ids.")
         return found[qa_id]
+
+
+def _edges(conn: sa.Connection, ids: Sequence[str]) -> dict[str, list[Edge]]:
+    found = relations.outgoing(conn, ids)
+    return {i: [Edge(r.target_id, r.type, r.confidence) for r in rels] for i, rels in found.items()}
 
 
 def check_filters(filters: Mapping[str, Sequence[str]] | None) -> None:

@@ -209,6 +209,31 @@ class AnswerSettings(BaseModel):
     )
 
 
+class ApiSettings(BaseModel):
+    """The HTTP service (``medkb serve``); env ``MEDKB_API__PORT=8000`` and so on."""
+
+    host: str = Field("127.0.0.1", description="Address `medkb serve` binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port `medkb serve` listens on.")
+    workers: int = Field(
+        1, ge=1, le=64, description="Worker processes (PostgreSQL for more than one)."
+    )
+    rate_per_s: float = Field(
+        50.0, gt=0, description="Requests per second each API key may make, on average."
+    )
+    rate_burst: int = Field(
+        100, ge=1, description="Requests an API key may make at once before being limited."
+    )
+    idempotency_ttl_s: int = Field(
+        86_400, ge=60, description="Seconds a POST's Idempotency-Key and its answer are kept."
+    )
+    max_upload_mb: int = Field(
+        50, ge=1, le=10_000, description="Largest document upload accepted, in megabytes."
+    )
+    max_body_kb: int = Field(
+        1024, ge=1, description="Largest JSON request body accepted, in kilobytes."
+    )
+
+
 class Settings(BaseSettings):
     """Everything configurable about one medkb knowledge base."""
 
@@ -259,6 +284,12 @@ class Settings(BaseSettings):
         default_factory=AnswerSettings, description="Answer safety and composition."
     )
     sync: SyncSettings = Field(default_factory=SyncSettings, description="Sync workers.")
+    api: ApiSettings = Field(default_factory=ApiSettings, description="The HTTP service.")
+    redis_url: str | None = Field(
+        None,
+        description="Redis for the API's rate limits and idempotency keys, shared by every "
+        "process (e.g. 'redis://127.0.0.1:6379/0'); unset: kept in each process.",
+    )
 
     @model_validator(mode="after")
     def _check_urls(self) -> Settings:

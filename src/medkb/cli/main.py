@@ -8,10 +8,12 @@ from typing import Annotated, Any
 import typer
 
 from medkb.cli import render
+from medkb.cli.access import audit_app, keys_app, tenants_app
 from medkb.cli.backup import backup_command, restore_command
 from medkb.cli.context import State, console, parse_pairs, print_json, progress_bar, run
 from medkb.cli.evaluate import evaluate_command
 from medkb.cli.maintain import migrate_command, reembed_command
+from medkb.cli.serve import serve_command
 from medkb.cli.sync import sync_app
 from medkb.cli.transfer import export_command, import_command
 from medkb.cli.worker import worker_command
@@ -23,6 +25,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(sync_app, name="sync")
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
+app.command("serve")(serve_command)
 app.command("eval")(evaluate_command)
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)

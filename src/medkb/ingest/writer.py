@@ -201,10 +201,8 @@ class Writer:
         for pair in batch:
             tenant, digest = known.get(pair.id, (self.tenant_id, None))
             if tenant != self.tenant_id:
-                raise InputError(
-                    f"Pair id {pair.id!r} is already used by tenant {tenant!r}; give the pair "
-                    "another id."
-                )
+                # Never name the other tenant: a caller must not learn who else is here.
+                raise InputError(f"Pair id {pair.id!r} is not available; give the pair another id.")
             if digest == pairs.content_hash(pair, self.embedder.model_id):
                 result.unchanged.append(pair.id)
                 continue

@@ -237,3 +237,58 @@ outbox = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Index("ix_outbox_available", "available_at", "id"),
 )
+
+#: API keys of the HTTP service: only a SHA-256 of the secret is kept; ``prefix`` (shown in
+#: the key itself) finds the row. Scopes: ``query``, ``write``, ``admin``.
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column(
+        "tenant_id", sa.String(64), sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("prefix", sa.String(32), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("scopes", TextList, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("last_used_at", Timestamp),
+    sa.Column("revoked_at", Timestamp),
+    sa.UniqueConstraint("prefix", name="uq_api_keys_prefix"),
+    sa.Index("ix_api_keys_tenant", "tenant_id"),
+)
+
+#: Append-only record of every write and admin action (who, tenant, what, when, from where).
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Column("tenant_id", sa.String(64), nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target", sa.Text),
+    sa.Column("ip", sa.String(64)),
+    sa.Column("request_id", sa.String(64)),
+    sa.Column("detail", Json, nullable=False),
+    sa.Index("ix_audit_log_tenant_at", "tenant_id", "at"),
+)
+
+#: Document uploads through the API: a background ingestion job per upload, with its
+#: progress (``done`` of ``total`` files, ``current`` file) and, once finished, the report.
+ingest_jobs = sa.Table(
+    "ingest_jobs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # queued | running | done | failed
+    sa.Column("files", Json, nullable=False),
+    sa.Column("done", sa.Integer, nullable=False),
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("current", sa.Text),
+    sa.Column("report", Json),
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Index("ix_ingest_jobs_tenant", "tenant_id", "created_at"),
+)

@@ -1,0 +1,1 @@
+"""Access control for the HTTP service: tenants, API keys with scopes, the audit log."""

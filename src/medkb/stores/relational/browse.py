@@ -1,0 +1,142 @@
+"""Read-only views for the service edges: pair listing with keyset paging, analytics.
+
+Every query is bounded by ``tenant_id``; nothing here can see another tenant's rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from medkb.models import QAPair
+from medkb.stores.relational.pairs import filter_clause, get_pairs
+from medkb.stores.relational.schema import (
+    analytics,
+    document_sources,
+    qa,
+    query_log_hits,
+    query_logs,
+)
+
+
+def page_pairs(
+    conn: sa.Connection,
+    *,
+    tenant_id: str,
+    filters: Mapping[str, Sequence[str]] | None,
+    after: str | None,
+    limit: int,
+) -> tuple[list[QAPair], str | None]:
+    """One page of pairs ordered by id, and the id to continue after (None at the end)."""
+    query = (
+        sa.select(qa.c.id)
+        .where(qa.c.tenant_id == tenant_id, *filter_clause(filters))
+        .order_by(qa.c.id)
+        .limit(limit + 1)
+    )
+    if after is not None:
+        query = query.where(qa.c.id > after)
+    ids = list(conn.execute(query).scalars())
+    more = len(ids) > limit
+    ids = ids[:limit]
+    found = get_pairs(conn, ids, tenant_id=tenant_id)
+    return [found[i] for i in ids if i in found], (ids[-1] if more and ids else None)
+
+
+def queries_per_day(
+    conn: sa.Connection, *, tenant_id: str, days: int, today: date
+) -> list[dict[str, Any]]:
+    """Per day of the last ``days``: queries, mean latency, writes and feedback."""
+    since = today - timedelta(days=days - 1)
+    rows = conn.execute(
+        sa.select(analytics)
+        .where(analytics.c.tenant_id == tenant_id, analytics.c.date >= since)
+        .order_by(analytics.c.date)
+    )
+    return [
+        {
+            "date": row.date.isoformat(),
+            "queries": row.query_count,
+            "avg_response_time_ms": round(row.avg_response_time_ms, 2),
+            "ingested": row.ingested_count,
+            "updated": row.updated_count,
+            "deleted": row.deleted_count,
+            "feedback": row.feedback_count,
+        }
+        for row in rows
+    ]
+
+
+def latencies(conn: sa.Connection, *, tenant_id: str, since: Any) -> list[float]:
+    """Response times (ms) of the tenant's queries since ``since``, ascending."""
+    query = (
+        sa.select(query_logs.c.response_time_ms)
+        .where(query_logs.c.tenant_id == tenant_id, query_logs.c.created_at >= since)
+        .order_by(query_logs.c.response_time_ms)
+    )
+    return [float(v) for v in conn.execute(query).scalars()]
+
+
+def popular_pairs(
+    conn: sa.Connection, *, tenant_id: str, since: Any, limit: int
+) -> list[dict[str, Any]]:
+    """The pairs most often among query hits since ``since``, with their questions."""
+    hits = sa.func.count().label("hits")
+    query = (
+        sa.select(qa.c.id, qa.c.question, hits)
+        .select_from(query_log_hits.join(query_logs).join(qa, qa.c.id == query_log_hits.c.qa_id))
+        .where(query_logs.c.tenant_id == tenant_id, qa.c.tenant_id == tenant_id)
+        .where(query_logs.c.created_at >= since)
+        .group_by(qa.c.id, qa.c.question)
+        .order_by(hits.desc(), qa.c.id)
+        .limit(limit)
+    )
+    return [{"id": r.id, "question": r.question, "hits": int(r.hits)} for r in conn.execute(query)]
+
+
+def feedback_summary(conn: sa.Connection, *, tenant_id: str, since: Any) -> dict[str, Any]:
+    """Ratings given since ``since``: count, mean and how many of each 1-5."""
+    rows = conn.execute(
+        sa.select(query_logs.c.user_feedback, sa.func.count())
+        .where(query_logs.c.tenant_id == tenant_id, query_logs.c.user_feedback.is_not(None))
+        .where(query_logs.c.feedback_at >= since)
+        .group_by(query_logs.c.user_feedback)
+    ).all()
+    counts = {str(r): 0 for r in range(1, 6)}
+    counts.update({str(rating): int(n) for rating, n in rows})
+    total = sum(counts.values())
+    mean = sum(int(k) * v for k, v in counts.items()) / total if total else None
+    return {
+        "count": total,
+        "avg_rating": None if mean is None else round(mean, 2),
+        "ratings": counts,
+    }
+
+
+def percentile(sorted_values: Sequence[float], share: float) -> float | None:
+    """Nearest-rank percentile of already sorted values (None when there are none)."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(share * len(sorted_values)))
+    return round(sorted_values[min(rank, len(sorted_values)) - 1], 2)
+
+
+def documents(conn: sa.Connection, *, tenant_id: str, limit: int) -> list[dict[str, Any]]:
+    """The documents ``tenant_id``'s pairs cite, with how many pairs each, by name."""
+    pairs_n = sa.func.count(sa.distinct(document_sources.c.qa_id)).label("pairs")
+    query = (
+        sa.select(document_sources.c.document, pairs_n, sa.func.max(qa.c.updated_at).label("at"))
+        .join(qa, qa.c.id == document_sources.c.qa_id)
+        .where(qa.c.tenant_id == tenant_id)
+        .group_by(document_sources.c.document)
+        .order_by(document_sources.c.document)
+        .limit(limit)
+    )
+    return [
+        {"document": r.document, "pairs": int(r.pairs), "updated_at": r.at.isoformat()}
+        for r in conn.execute(query)
+    ]
