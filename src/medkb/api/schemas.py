@@ -97,8 +97,12 @@ class Pair(BaseModel):
     response: str
     metadata: dict[str, Any]
     sources: list[dict[str, Any]]
-    relations: list[dict[str, Any]] = Field(default_factory=list)
-    sync: dict[str, Any] | None = None
+    relations: list[dict[str, Any]] | None = Field(
+        None, description="Outgoing relations (GET one pair; not in lists)."
+    )
+    sync: dict[str, Any] | None = Field(
+        None, description="Sync state in the vector store (GET one pair; not in lists)."
+    )
 
 
 class PairPage(BaseModel):

@@ -81,9 +81,14 @@ def _decode(cursor: str | None) -> str | None:
     if cursor is None:
         return None
     try:
-        return base64.urlsafe_b64decode(cursor.encode("ascii")).decode("utf-8")
+        decoded = base64.b64decode(cursor.encode("ascii"), altchars=b"-_", validate=True)
+        return decoded.decode("utf-8") or _invalid()
     except (binascii.Error, UnicodeError, ValueError) as exc:
         raise ApiError(400, "Invalid cursor; pass next_cursor from the previous page.") from exc
+
+
+def _invalid() -> str:
+    raise ValueError("empty cursor")
 
 
 @router.get("/{qa_id}", response_model=Pair, summary="Get a pair")

@@ -1,0 +1,137 @@
+"""The /v1 routes over real HTTP: pairs, paging, graph, query, feedback, analytics,
+documents, audit, idempotency, rate limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from medkb.api import create_app
+from medkb.config import ApiSettings, Settings
+from tests.api.conftest import Seeded, wait_job
+from tests.api.test_errors import assert_error_shape
+
+
+def test_a_pair_is_created_read_listed_updated_and_deleted(api: Seeded) -> None:
+    body = {
+        "question": "What is the normal resting heart rate?",
+        "response": "Between 60 and 100 beats per minute for adults.",
+        "metadata": {"category": "Cardiology", "tags": ["heart"]},
+        "sources": [{"document": "heart.pdf", "page": 2}],
+    }
+    with api.server.client("tenant-b") as client:
+        made = client.post("/v1/pairs", json=body)
+        assert made.status_code == 201
+        qa_id = made.json()["id"]
+        got = client.get(f"/v1/pairs/{qa_id}").json()
+        assert got["question"] == body["question"]
+        assert got["sources"][0]["page"] == 2
+        assert got["sync"]["state"] == "synced"
+        listed = client.get("/v1/pairs", params={"category": "Cardiology"}).json()["items"]
+        assert [p["id"] for p in listed] == [qa_id]
+        changed = client.patch(f"/v1/pairs/{qa_id}", json={"metadata": {"category": "Heart"}})
+        assert changed.json()["metadata"]["category"] == "Heart"
+        assert client.delete(f"/v1/pairs/{qa_id}").json() == {"id": qa_id, "status": "deleted"}
+        assert client.get(f"/v1/pairs/{qa_id}").status_code == 404
+        audit = client.get("/v1/audit", params={"limit": 10}).json()["items"]
+    actions = [(e["action"], e["target"]) for e in audit if e["target"] == qa_id]
+    assert actions == [("pair.delete", qa_id), ("pair.update", qa_id), ("pair.create", qa_id)]
+    assert all(e["request_id"] and e["ip"] == "127.0.0.1" for e in audit)
+
+
+def test_cursor_paging_visits_every_pair_once(api: Seeded) -> None:
+    with api.server.client("tenant-a") as client:
+        every = [p["id"] for p in client.get("/v1/pairs", params={"limit": 200}).json()["items"]]
+        seen, cursor = [], None
+        while True:
+            params = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+            page = client.get("/v1/pairs", params=params).json()
+            seen += [p["id"] for p in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+    assert seen == every and len(every) >= 3
+
+
+def test_query_answers_like_the_cli_and_feedback_and_analytics_follow(api: Seeded) -> None:
+    with api.server.client("tenant-a") as client:
+        answer = client.post("/v1/query", json={"query": "how is zanzibarvirus fever treated"})
+        body = answer.json()
+        assert set(body) >= {"query", "answer", "citations", "hits", "graph", "timings_ms"}
+        assert body["hits"][0]["id"] == api.a_pairs[1]
+        rated = client.post(
+            "/v1/feedback", json={"query_log_id": body["query_log_id"], "rating": 4}
+        )
+        assert rated.status_code == 201
+        stats = client.get("/v1/analytics", params={"days": 7}).json()
+        graph = client.get(f"/v1/pairs/{api.a_pairs[0]}/graph").json()
+    assert stats["latency_ms"]["count"] >= 2
+    assert stats["latency_ms"]["p50"] <= stats["latency_ms"]["p95"]
+    assert stats["feedback"]["count"] >= 2
+    assert api.a_pairs[1] in {p["id"] for p in stats["popular_pairs"]}
+    assert graph["id"] == api.a_pairs[0]
+    assert api.a_pairs[0] in {n["id"] for n in graph["nodes"]}
+
+
+def test_an_uploaded_document_becomes_pairs_with_a_per_file_report(api: Seeded) -> None:
+    doc = b"# Sleep\n\n## How much sleep do adults need?\n\nSeven to nine hours a night.\n"
+    with api.server.client("tenant-b") as client:
+        job = client.post("/v1/documents", files=[("files", ("sleep.md", doc, "text/markdown"))])
+        assert job.status_code == 202
+        done = wait_job(client, job.json()["id"])
+        documents = client.get("/v1/documents").json()["items"]
+        jobs = client.get("/v1/documents/jobs").json()["items"]
+    assert done["state"] == "done" and done["done"] == done["total"] == 1
+    assert done["report"]["created"] == 1 and done["report"]["errors"] == []
+    assert {"document": "sleep.md", "pairs": 1} in [
+        {"document": d["document"], "pairs": d["pairs"]} for d in documents
+    ]
+    assert job.json()["id"] in {j["id"] for j in jobs}
+
+
+def test_a_repeated_post_with_an_idempotency_key_returns_the_first_result(api: Seeded) -> None:
+    body = {"question": "Is coffee bad for the heart?", "response": "Not in moderation."}
+    with api.server.client("tenant-b") as client:
+        first = client.post("/v1/pairs", json=body, headers={"Idempotency-Key": "idem-create-1"})
+        again = client.post("/v1/pairs", json=body, headers={"Idempotency-Key": "idem-create-1"})
+        other = client.post(
+            "/v1/pairs",
+            json={**body, "response": "Yes."},
+            headers={"Idempotency-Key": "idem-create-1"},
+        )
+        listed = client.get("/v1/pairs", params={"limit": 200}).json()["items"]
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert_error_shape(other, 422)
+    assert [p["question"] for p in listed].count(body["question"]) == 1
+
+
+def test_requests_over_the_rate_limit_get_429_with_retry_after(
+    tmp_path: Path, embed_cache: Path
+) -> None:
+    settings = Settings(
+        home=tmp_path,
+        embedder="static",
+        cache_dir=embed_cache,
+        api=ApiSettings(rate_per_s=0.5, rate_burst=3),
+    )
+    with TestClient(create_app(settings, auth=False)) as client:
+        codes = [client.get("/v1/pairs").status_code for _ in range(4)]
+        limited = client.get("/v1/pairs")
+        assert codes == [200, 200, 200, 429]
+        assert_error_shape(limited, 429)
+        assert int(limited.headers["Retry-After"]) >= 1
+        assert client.get("/health/live").status_code == 200  # probes are not limited
+
+
+def test_metrics_count_requests_per_route_template_and_queries(api: Seeded) -> None:
+    with api.server.client("tenant-a") as client:
+        client.get(f"/v1/pairs/{api.a_pairs[0]}")
+        client.post("/v1/query", json={"query": "fever"})
+        text = client.get("/metrics").text
+    assert 'route="/v1/pairs/{qa_id}"' in text
+    assert "medkb_queries_total" in text and "medkb_query_stage_seconds_bucket" in text
+    assert "medkb_outbox_depth" in text and "medkb_http_request_seconds_bucket" in text
+    assert api.a_pairs[0] not in text
