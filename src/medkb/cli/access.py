@@ -17,9 +17,17 @@ from medkb.cli.context import console, handled, print_json, state
 from medkb.stores.relational import engine as relational
 
 T = TypeVar("T")
-tenants_app = typer.Typer(help="Tenants: each sees only its own pairs, queries and logs.")
-keys_app = typer.Typer(help="API keys of the HTTP service (stored hashed; shown once).")
-audit_app = typer.Typer(help="The audit log of every write and admin action.")
+tenants_app = typer.Typer(
+    help="Tenants: each sees only its own pairs, queries and logs.\n\n"
+    "Example: medkb tenants create st-marys"
+)
+keys_app = typer.Typer(
+    help="API keys of the HTTP service (stored hashed; shown once).\n\n"
+    "Example: medkb keys create --tenant st-marys --scopes query,write"
+)
+audit_app = typer.Typer(
+    help="The audit log of every write and admin action.\n\nExample: medkb audit list"
+)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 

@@ -1,0 +1,120 @@
+"""Real ``medkb serve`` processes sharing a Redis: idempotency across processes, and a
+readiness probe that turns red when Redis dies and green when it is back, no restart."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api.server import Server, free_port, make_keys, server_env, start_server
+from tests.services import unavailable
+
+
+def _start_redis(port: int, folder: Path) -> subprocess.Popen[bytes]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        unavailable("redis-server is not installed")
+    command = [
+        str(binary),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--dir",
+        str(folder),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    import redis
+
+    while time.monotonic() < deadline:
+        try:
+            if redis.Redis(port=port).ping():
+                return process
+        except redis.RedisError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("redis-server did not start")
+
+
+@pytest.fixture
+def two_servers(tmp_path: Path, embed_cache: Path) -> Iterator[tuple[list[Server], int, Path]]:
+    pytest.importorskip("redis")
+    redis_port = free_port()
+    redis = _start_redis(redis_port, tmp_path)
+    database_url = f"sqlite:///{tmp_path / 'kb.db'}"
+    keys = make_keys(database_url, ["t"])
+    env = server_env(
+        tmp_path / "home",
+        database_url,
+        embed_cache,
+        MEDKB_REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+    )
+    servers = [start_server(env, tmp_path / f"server{i}.log") for i in range(2)]
+    for server in servers:
+        server.keys = keys
+    try:
+        yield servers, redis_port, tmp_path
+    finally:
+        for server in servers:
+            server.stop()
+        redis.kill()
+        redis.wait()
+
+
+def test_an_idempotency_key_holds_across_server_processes(
+    two_servers: tuple[list[Server], int, Path],
+) -> None:
+    servers, _port, _tmp = two_servers
+    body = {"question": "Can children take aspirin?", "response": "Not without a doctor."}
+    answers = []
+    for server in servers:
+        with server.client("t", **{"Idempotency-Key": "cross-process-1"}) as client:
+            answers.append(client.post("/v1/pairs", json=body))
+    with servers[0].client("t") as client:
+        listed = client.get("/v1/pairs").json()["items"]
+    assert answers[0].status_code == answers[1].status_code == 201
+    assert answers[0].json()["id"] == answers[1].json()["id"]
+    assert answers[1].headers["Idempotent-Replayed"] == "true"
+    assert len(listed) == 1
+
+
+def _ready(server: Server) -> int:
+    return httpx.get(f"{server.url}/health/ready", timeout=10).status_code
+
+
+def _until(server: Server, status: int, seconds: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        if _ready(server) == status:
+            return time.monotonic() - started
+        time.sleep(0.2)
+    raise AssertionError(f"/health/ready never answered {status} within {seconds} s")
+
+
+def test_readiness_turns_red_without_redis_and_green_when_it_returns(
+    two_servers: tuple[list[Server], int, Path],
+) -> None:
+    servers, port, tmp = two_servers
+    server = servers[0]
+    assert _ready(server) == 200
+    import redis as redis_driver
+
+    redis_driver.Redis(port=port).shutdown(nosave=True)
+    assert _until(server, 503, 10) < 10
+    red = httpx.get(f"{server.url}/health/redis").json()
+    assert red["status"] == "fail" and red["checks"]["redis"]["ok"] is False
+    restarted = _start_redis(port, tmp)
+    try:
+        assert _until(server, 200, 10) < 10
+    finally:
+        restarted.kill()
+        restarted.wait()
