@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from medkb.config import Settings, normalise_postgres_url
 from medkb.errors import InputError, NotFound, RelationalStoreError
+from medkb.redact import mask_url
 from medkb.relocate import table_copy
 from medkb.relocate.checksums import TableDigest, table_digest
 from medkb.relocate.vectors import VectorMove, move_vectors
@@ -56,7 +57,7 @@ class MigrateReport:
 
     source: str
     target: str  # password hidden
-    database_url: str  # as given, for MEDKB_DATABASE_URL
+    database_url: str  # as given, for MEDKB_DATABASE_URL; printed with the password masked
     tables: list[TableReport] = field(default_factory=list)
     vectors: VectorMove | None = None
     seconds: float = 0.0
@@ -67,10 +68,10 @@ class MigrateReport:
         return all(t.match for t in self.tables) and (self.vectors is None or self.vectors.clean)
 
     def settings(self) -> dict[str, str]:
-        """The environment to point medkb at the migrated knowledge base."""
-        found = {"MEDKB_DATABASE_URL": self.database_url}
+        """The environment to point medkb at the migrated knowledge base, passwords as ``***``."""
+        found = {"MEDKB_DATABASE_URL": mask_url(self.database_url)}
         if self.vectors is not None:
-            found["MEDKB_VECTOR_URL"] = self.vectors.url
+            found["MEDKB_VECTOR_URL"] = mask_url(self.vectors.url)
         return found
 
     def to_dict(self) -> dict[str, Any]:
@@ -173,7 +174,7 @@ def _target_url(url: str, settings: Settings) -> str:
     normalised = normalise_postgres_url(url.strip())
     if not normalised.startswith("postgresql"):
         raise InputError(
-            f"--to {url!r} is not a PostgreSQL URL: give postgresql://user:password@host:port/"
+            f"--to '{mask_url(url)}' is not a PostgreSQL URL: give postgresql://user:password@host:port/"
             "dbname (create the database first, e.g. 'createdb medkb')."
         )
     if normalised == settings.resolved_database_url():
