@@ -55,6 +55,7 @@ class KnowledgeBase:
             writer=self.writer,
             objects=LocalObjectStore(settings.resolved_object_dir()),
             batch_size=settings.ingest.batch_size,
+            max_file_bytes=int(settings.ingest.max_file_mb * 1e6),
         )
         self.searcher = Searcher(
             engine=engine,

@@ -115,6 +115,12 @@ class IngestSettings(BaseModel):
     batch_size: int = Field(
         64, ge=1, le=10_000, description="Pairs embedded and committed per transaction."
     )
+    max_file_mb: float = Field(
+        100,
+        gt=0,
+        description="Largest file ingested, in MB (10^6 bytes); a larger one is refused "
+        "before it is read. Split it, or raise this limit.",
+    )
 
 
 class SyncSettings(BaseModel):

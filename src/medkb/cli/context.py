@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -37,6 +38,8 @@ class MedkbTyper(typer.Typer):
     """
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # pypdf logs each flaw of a damaged PDF; medkb's own message about the file says it.
+        logging.getLogger("pypdf").setLevel(logging.ERROR)
         try:
             return super().__call__(*args, **kwargs)
         except Exception as exc:

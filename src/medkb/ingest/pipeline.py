@@ -11,8 +11,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from medkb.errors import InputError, MedkbError
+from medkb.errors import InputError, MedkbError, UnreadableDocument
 from medkb.ingest.loaders import Overlong, ParsedDocument, format_for, iter_files, load_file
+from medkb.ingest.loaders.registry import DEFAULT_MAX_BYTES
 from medkb.ingest.writer import Writer, WriteResult
 from medkb.models import QAPair
 from medkb.stores.objects.base import ObjectStore
@@ -67,8 +68,16 @@ def raw_key(path: Path, data: bytes) -> str:
 class Ingestor:
     """Feeds files through loaders into a :class:`Writer`."""
 
-    def __init__(self, *, writer: Writer, objects: ObjectStore, batch_size: int) -> None:
+    def __init__(
+        self,
+        *,
+        writer: Writer,
+        objects: ObjectStore,
+        batch_size: int,
+        max_file_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
         self.writer, self.objects, self.batch_size = writer, objects, batch_size
+        self.max_file_bytes = max_file_bytes
 
     def ingest(
         self,
@@ -86,7 +95,7 @@ class Ingestor:
         files = list(iter_files(paths))
         for path in files:
             try:
-                document = load_file(path, overlong=overlong)
+                document = self._load(path, overlong)
                 self._store_raw(document)
                 self._write(document, report, progress)
                 self._remove_stale(document, report)
@@ -94,6 +103,21 @@ class Ingestor:
                 report.errors.append(FileError(str(path), str(exc), type(exc).__name__))
             report.files += 1
         return report
+
+    def _load(self, path: Path, overlong: Overlong) -> ParsedDocument:
+        """Load one file; a parser library failing in a way medkb did not foresee makes
+        the file unreadable rather than stopping the whole run (loading writes nothing)."""
+        try:
+            return load_file(path, overlong=overlong, max_bytes=self.max_file_bytes)
+        except MedkbError:
+            raise
+        except Exception as exc:
+            detail = (str(exc).strip().splitlines() or [""])[0][:200]
+            raise UnreadableDocument(
+                f"Cannot read {path.name}: its reader failed ({type(exc).__name__}: "
+                f"{detail}). The file is probably damaged or not what its extension says; "
+                "save it again or convert it, and ingest it again."
+            ) from exc
 
     def ingest_pairs(self, batch: Sequence[QAPair]) -> WriteResult:
         """Write already-built pairs (the Python API's ``kb.add``)."""

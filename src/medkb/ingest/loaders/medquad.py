@@ -10,6 +10,10 @@ Pair ids are ``medquad-<source>-<document id>-<pid>`` (e.g. ``medquad-niddk-0000
 document ids repeat across MedQuAD collections (CDC and NIDDK both have ``0000003``), so
 the collection is part of the id. Pairs whose answer is empty (MedQuAD removed the
 MedlinePlus answers for copyright) are skipped and counted in ``ParsedDocument.skipped``.
+
+The XML is untrusted, so it is parsed by ``defusedxml``: a file declaring entities (the
+"billion laughs" expansion bomb) or referring to external ones (``file:///etc/passwd``)
+is refused before anything is expanded or read.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from typing import Any
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as safe_fromstring
 
 from medkb.ingest.loaders.base import Loaded, SourceFile, empty, unreadable
 from medkb.ingest.loaders.records import RowReader
@@ -45,7 +52,14 @@ def load_medquad(source: SourceFile) -> Loaded:
 
 def _parse(source: SourceFile) -> ET.Element:
     try:
-        root = ET.fromstring(source.raw)
+        root: ET.Element = safe_fromstring(source.raw)
+    except DefusedXmlException as exc:
+        raise unreadable(
+            source,
+            f"it declares XML entities or external references ({exc})",
+            "medkb refuses them because they can expand a small file into gigabytes or read "
+            "other files; MedQuAD files have none. Remove the <!DOCTYPE> and the entities.",
+        ) from exc
     except ET.ParseError as exc:
         raise unreadable(
             source, f"invalid XML ({exc})", "Check the file is complete, well-formed XML."

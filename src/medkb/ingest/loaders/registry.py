@@ -55,7 +55,13 @@ def format_for(path: Path) -> Format:
     return found
 
 
-def load_file(path: Path, *, overlong: Overlong = "error") -> ParsedDocument:
+#: Largest file :func:`load_file` reads unless told otherwise (``MEDKB_INGEST__MAX_FILE_MB``).
+DEFAULT_MAX_BYTES = 100_000_000
+
+
+def load_file(
+    path: Path, *, overlong: Overlong = "error", max_bytes: int = DEFAULT_MAX_BYTES
+) -> ParsedDocument:
     """Read a file and turn it into Q&A pairs, picking the loader by extension.
 
     Args:
@@ -63,10 +69,12 @@ def load_file(path: Path, *, overlong: Overlong = "error") -> ParsedDocument:
         overlong: for structured rows (JSONL/JSON/CSV/XML) over the SPEC limits,
             ``"error"`` raises FieldTooLong, ``"truncate"`` cuts and warns. Free documents
             always split an over-long section into ``(part N)`` pairs.
+        max_bytes: a larger file is refused before it is read.
 
     Raises:
         InputError: the path does not exist or is a folder.
-        UnreadableDocument: unsupported extension, or a corrupt file (names the line).
+        UnreadableDocument: unsupported extension, a file over ``max_bytes``, or a corrupt
+            file (names the line).
         EmptyDocument: the file has no text or no pairs.
         FieldTooLong: a structured row is over the limits and ``overlong="error"``.
     """
@@ -74,6 +82,7 @@ def load_file(path: Path, *, overlong: Overlong = "error") -> ParsedDocument:
         raise InputError(f"{path} is a folder; use iter_files to list the documents in it.")
     format_for(path)
     try:
+        _check_size(path, max_bytes)
         raw = path.read_bytes()
     except FileNotFoundError as exc:
         raise InputError(f"No such file: {path}. Check the path and try again.") from exc
@@ -82,6 +91,16 @@ def load_file(path: Path, *, overlong: Overlong = "error") -> ParsedDocument:
             f"Cannot read {path}: {exc.strerror}. Check the file's permissions."
         ) from exc
     return load_bytes(raw, name=path, overlong=overlong)
+
+
+def _check_size(path: Path, max_bytes: int) -> None:
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise UnreadableDocument(
+            f"Cannot read {path.name}: it is {size / 1e6:.0f} MB, over the {max_bytes / 1e6:g} MB "
+            "limit for one file. Split it into smaller files, or raise the limit with "
+            "MEDKB_INGEST__MAX_FILE_MB."
+        )
 
 
 def load_bytes(raw: bytes, *, name: str | Path, overlong: Overlong = "error") -> ParsedDocument:
