@@ -228,3 +228,14 @@ def test_an_unexpected_error_is_one_paragraph_unless_debugging(tmp_path: Path) -
         run, env={**env, "MEDKB_DEBUG": "1"}, capture_output=True, text=True, timeout=60
     )
     assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_a_home_that_is_a_file_is_named_without_a_traceback(
+    tmp_path: Path, embed_cache: Path
+) -> None:
+    home = tmp_path / "not-a-folder"
+    home.write_text("")
+    done = cli(home, embed_cache, "stats")
+    assert done.returncode == 78
+    assert_no_traceback(done)
+    assert "Cannot use" in done.stderr and "--home" in done.stderr

@@ -141,3 +141,10 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path: Path)
     small.write_text('{"question": "What is gout?", "answer": "A kind of arthritis."}\n')
     with pytest.raises(UnreadableDocument, match="limit for one file"):
         load_file(small, max_bytes=10)
+
+
+def test_a_device_named_like_a_text_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    endless = tmp_path / "zero.txt"
+    endless.symlink_to("/dev/zero")  # reading it would never end
+    with pytest.raises(UnreadableDocument, match="not a regular file"):
+        load_file(endless)

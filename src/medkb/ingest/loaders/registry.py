@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,7 +95,13 @@ def load_file(
 
 
 def _check_size(path: Path, max_bytes: int) -> None:
-    size = path.stat().st_size
+    found = path.stat()
+    if not stat.S_ISREG(found.st_mode):  # a device or pipe could be endless
+        raise UnreadableDocument(
+            f"Cannot read {path.name}: it is not a regular file (a device, pipe or socket). "
+            "Copy its content into a file and ingest that."
+        )
+    size = found.st_size
     if size > max_bytes:
         raise UnreadableDocument(
             f"Cannot read {path.name}: it is {size / 1e6:.0f} MB, over the {max_bytes / 1e6:g} MB "
