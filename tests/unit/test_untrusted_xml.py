@@ -148,3 +148,16 @@ def test_a_device_named_like_a_text_file_is_refused_before_it_is_read(tmp_path: 
     endless.symlink_to("/dev/zero")  # reading it would never end
     with pytest.raises(UnreadableDocument, match="not a regular file"):
         load_file(endless)
+
+
+def test_html_entity_declarations_are_never_expanded() -> None:
+    # html.parser does not read DTDs: the entities stay unexpanded text, nothing explodes.
+    page = (
+        f"<!DOCTYPE html [{laughs()}<!ENTITY xxe SYSTEM 'file:///etc/passwd'>]>"
+        "<html><body><h1>What is gout?</h1><p>Gout is arthritis. &lol9; &xxe;</p></body></html>"
+    ).encode()
+    before = peak_rss_kib()
+    loaded = load_bytes(page, name="page.html")
+    text = " ".join(pair.response for pair in loaded.pairs)
+    assert "lollol" not in text and "root:" not in text
+    assert peak_rss_kib() - before < 100_000
