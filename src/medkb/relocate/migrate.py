@@ -24,12 +24,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from medkb.config import Settings, normalise_postgres_url
-from medkb.errors import InputError, NotFound, RelationalStoreError
+from medkb.errors import DatabaseUnavailable, InputError, NotFound, RelationalStoreError
 from medkb.redact import mask_url
 from medkb.relocate import table_copy
 from medkb.relocate.checksums import TableDigest, table_digest
 from medkb.relocate.vectors import VectorMove, move_vectors
 from medkb.stores.relational import engine as relational
+from medkb.stores.relational.errors import driver_detail
 from medkb.stores.relational.schema import kb_info, metadata
 
 
@@ -211,10 +212,10 @@ def _probe(target: sa.Engine) -> None:
     try:
         with target.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
-    except sa.exc.DBAPIError as exc:
+    except (sa.exc.DBAPIError, DatabaseUnavailable) as exc:
         raise RelationalStoreError(
             f"Cannot connect to the target {_display(target.url)}: "
-            f"{str(exc.orig).strip().splitlines()[0]}. Check the --to URL, that the server "
+            f"{driver_detail(exc)}. Check the --to URL, that the server "
             "is running and that the database exists. Nothing was changed; the source is "
             "untouched."
         ) from exc

@@ -89,6 +89,12 @@ def translate(
     )
 
 
+def driver_detail(error: BaseException) -> str:
+    """The driver's own first line behind ``error``: a SQLAlchemy error's ``orig``, or the
+    cause a translated medkb error was chained to."""
+    return first_line(getattr(error, "orig", None) or error.__cause__ or error)
+
+
 def first_line(error: BaseException | None) -> str:
     """The first line of a driver error's message, credentials masked."""
     lines = str(error or "unknown error").strip().splitlines()
