@@ -201,11 +201,17 @@ def test_an_invalid_setting_is_named_without_a_traceback(tmp_path: Path, embed_c
 
 UNEXPECTED = f"""
 from medkb.cli.context import MedkbTyper
+from medkb.errors import InputError
+
 app = MedkbTyper(pretty_exceptions_enable=False)
 
 @app.command()
 def fail() -> None:
     raise RuntimeError("stuck on postgresql://medkb:{SECRET}@db/kb")
+
+@app.command()
+def refuse() -> None:
+    raise InputError("refused postgresql://medkb:{SECRET}@db/kb; give another one")
 
 app()
 """
@@ -215,18 +221,30 @@ def test_an_unexpected_error_is_one_paragraph_unless_debugging(tmp_path: Path) -
     script = tmp_path / "unexpected.py"
     script.write_text(UNEXPECTED)
     env = {key: value for key, value in os.environ.items() if key != "MEDKB_DEBUG"}
-    run = [sys.executable, str(script)]
 
-    done = subprocess.run(run, env=env, capture_output=True, text=True, timeout=60)
+    def run(command: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(script), command],
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    done = run("fail")
     assert done.returncode == 70
     assert_no_traceback(done)
     message = " ".join(done.stderr.split())
     assert "unexpected RuntimeError: stuck on postgresql://medkb:***@db/kb" in message
     assert "MEDKB_DEBUG=1" in message and SECRET not in message
 
-    debug = subprocess.run(
-        run, env={**env, "MEDKB_DEBUG": "1"}, capture_output=True, text=True, timeout=60
-    )
+    refused = run("refuse")  # a medkb error outside a command's handled() block
+    assert refused.returncode == 65
+    assert_no_traceback(refused)
+    assert "refused postgresql://medkb:***@db/kb" in refused.stderr
+    assert SECRET not in refused.stderr
+
+    debug = run("fail", MEDKB_DEBUG="1")
     assert debug.returncode == 1 and "Traceback" in debug.stderr
 
 

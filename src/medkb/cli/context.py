@@ -42,12 +42,22 @@ class MedkbTyper(typer.Typer):
         logging.getLogger("pypdf").setLevel(logging.ERROR)
         try:
             return super().__call__(*args, **kwargs)
+        except MedkbError as exc:  # raised outside a command's handled() block
+            if debugging():
+                raise
+            show_error(exc)
+            sys.exit(exc.exit_code)
         except Exception as exc:
             if debugging():
                 raise
-            shown = escape(unexpected_message(exc))
-            errors.print(f"[bold red]Error:[/] {shown}", highlight=False)
+            errors.print(f"[bold red]Error:[/] {escape(unexpected_message(exc))}", highlight=False)
             sys.exit(UNEXPECTED_EXIT)
+
+
+def show_error(exc: MedkbError) -> None:
+    """Print a medkb error, with its notes, as one paragraph on stderr, credentials masked."""
+    notes = "".join(f"\n  ({note})" for note in getattr(exc, "__notes__", []))
+    errors.print(f"[bold red]Error:[/] {escape(redact(f'{exc}{notes}'))}", highlight=False)
 
 
 def debugging() -> bool:
@@ -99,9 +109,7 @@ def handled() -> Iterator[None]:
     try:
         yield
     except MedkbError as exc:
-        notes = "".join(f"\n  ({note})" for note in getattr(exc, "__notes__", []))
-        shown = escape(redact(f"{exc}{notes}"))
-        errors.print(f"[bold red]Error:[/] {shown}", highlight=False)
+        show_error(exc)
         raise typer.Exit(exc.exit_code) from exc
 
 
