@@ -16,7 +16,7 @@ from medkb.answer.compose import Answerer
 from medkb.config import Settings
 from medkb.embed.base import Embedder
 from medkb.embed.registry import open_embedder
-from medkb.errors import EmbedderMismatch, InputError, NotFound
+from medkb.errors import ConfigError, EmbedderMismatch, InputError, NotFound
 from medkb.graph.traversal import Edge, expand
 from medkb.ingest.loaders import OVERLONG_MODES, Overlong
 from medkb.ingest.pipeline import Ingestor, IngestReport, Progress
@@ -66,6 +66,7 @@ class KnowledgeBase:
             writer=self.writer,
             objects=LocalObjectStore(settings.resolved_object_dir()),
             batch_size=settings.ingest.batch_size,
+            max_file_bytes=int(settings.ingest.max_file_mb * 1e6),
         )
         self.searcher = Searcher(
             engine=engine,
@@ -370,7 +371,7 @@ def active_collection(engine: sa.Engine) -> str:
 
 def build(settings: Settings) -> KnowledgeBase:
     """Open (creating and migrating if needed) the knowledge base ``settings`` describe."""
-    settings.home.mkdir(parents=True, exist_ok=True)
+    make_home(settings.home)
     engine = relational.make_engine(settings.resolved_database_url())
     try:
         relational.upgrade(engine)
@@ -389,6 +390,17 @@ def build(settings: Settings) -> KnowledgeBase:
         engine.dispose()
         raise
     return KnowledgeBase(settings, engine=engine, store=store, embedder=embedder)
+
+
+def make_home(home: Path) -> None:
+    """Create the data directory, or say why it cannot be one."""
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot use {home} as the data directory: {exc.strerror or exc}. Point --home "
+            "(MEDKB_HOME) at a folder medkb can create and write."
+        ) from exc
 
 
 def open(target: Settings | Path | str | None = None, **overrides: Any) -> KnowledgeBase:

@@ -7,13 +7,14 @@ Environment variables use the ``MEDKB_`` prefix; nested groups use a double unde
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from medkb.errors import ConfigError
 from medkb.models import DEFAULT_TENANT, VectorField
+from medkb.redact import mask_url
 
 
 class GraphSettings(BaseModel):
@@ -114,6 +115,12 @@ class IngestSettings(BaseModel):
     batch_size: int = Field(
         64, ge=1, le=10_000, description="Pairs embedded and committed per transaction."
     )
+    max_file_mb: float = Field(
+        100,
+        gt=0,
+        description="Largest file ingested, in MB (10^6 bytes); a larger one is refused "
+        "before it is read. Split it, or raise this limit.",
+    )
 
 
 class SyncSettings(BaseModel):
@@ -154,7 +161,9 @@ class LLMSettings(BaseSettings):
         "answers are written by its /chat/completions when set, extractive otherwise.",
     )
     model: str | None = Field(None, description="Model name sent in each chat request.")
-    api_key: str | None = Field(None, description="Bearer token for the endpoint, if it needs one.")
+    api_key: SecretStr | None = Field(
+        None, description="Bearer token for the endpoint, if it needs one (never printed)."
+    )
     timeout_s: float = Field(
         30.0, gt=0, le=600, description="Seconds to wait for the endpoint before falling back."
     )
@@ -238,22 +247,23 @@ class Settings(BaseSettings):
     """Everything configurable about one medkb knowledge base."""
 
     model_config = SettingsConfigDict(
-        env_prefix="MEDKB_", env_nested_delimiter="__", extra="ignore"
+        env_prefix="MEDKB_", env_nested_delimiter="__", extra="ignore", validate_assignment=True
     )
 
     home: Path = Field(
         Path("medkb-data"), description="Directory for the embedded stores and object files."
     )
-    database_url: str | None = Field(
+    database_url: SecretStr | None = Field(
         None,
         description="SQLAlchemy URL of the relational store; default SQLite in the home dir. "
-        "A postgresql:// URL works the same.",
+        "A postgresql:// URL works the same. Its password is never printed.",
     )
-    vector_url: str | None = Field(
+    vector_url: SecretStr | None = Field(
         None,
         description="Vector store: 'local' (default, in the home dir), a Milvus Lite '.db' path, "
         "'milvus://host:port' or 'http://host:port' for a Milvus server, or 'pgvector' "
-        "(tables in the PostgreSQL of database_url) / 'pgvector+postgresql://...'.",
+        "(tables in the PostgreSQL of database_url) / 'pgvector+postgresql://...'. "
+        "Its password is never printed.",
     )
     object_url: str | None = Field(
         None, description="Object store directory; default '<home>/objects'."
@@ -296,24 +306,52 @@ class Settings(BaseSettings):
         url = self.resolved_database_url()
         if not url.startswith(("sqlite", "postgresql")):
             raise ConfigError(
-                f"MEDKB_DATABASE_URL={url!r} is not supported: use a sqlite:/// path or a "
-                "postgresql:// URL."
+                f"MEDKB_DATABASE_URL='{mask_url(url)}' is not supported: use a sqlite:/// "
+                "path or a postgresql:// URL."
             )
         return self
 
     def resolved_database_url(self) -> str:
         """The relational store URL, defaulting to SQLite in the home dir."""
-        if self.database_url:
-            return normalise_postgres_url(self.database_url)
+        url = reveal(self.database_url)
+        if url:
+            return normalise_postgres_url(url)
         return f"sqlite:///{(self.home / 'medkb.db').resolve()}"
 
     def resolved_vector_url(self) -> str:
         """The vector store URL, defaulting to the local index in the home dir."""
-        return self.vector_url or "local"
+        return reveal(self.vector_url) or "local"
 
     def resolved_object_dir(self) -> Path:
         """The object store directory."""
         return Path(self.object_url) if self.object_url else self.home / "objects"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings (environment, then ``overrides``), refusing invalid values.
+
+    Raises:
+        ConfigError: a value is invalid; the message names each environment variable to
+            fix and why, never the value (it may be a secret).
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(_problem(error) for error in exc.errors())
+        raise ConfigError(f"Invalid settings: {problems}. Fix them and run again.") from exc
+
+
+def _problem(error: Any) -> str:
+    name = "MEDKB_" + "__".join(str(part) for part in error["loc"]).upper()
+    return f"{name}: {error['msg']}"
+
+
+def reveal(secret: SecretStr | str | None) -> str | None:
+    """The plain value of a secret setting, for the code that connects with it.
+
+    ``model_copy(update=...)`` does not validate, so a plain string is accepted too.
+    """
+    return secret.get_secret_value() if isinstance(secret, SecretStr) else secret
 
 
 def normalise_postgres_url(url: str) -> str:

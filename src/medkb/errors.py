@@ -13,6 +13,8 @@
     ├── LLMError                 the LLM answer endpoint failed (answers fall back)
     └── StoreError               a store failed
         ├── RelationalStoreError
+        │   ├── DatabaseUnavailable  the database cannot be reached (or dropped the link)
+        │   └── WriteConflict    a write clashed with a concurrent writer; run it again
         ├── VectorStoreError
         ├── ObjectStoreError
         └── SyncPending          the record is committed but the vector store lags
@@ -84,6 +86,20 @@ class StoreError(MedkbError):
 
 class RelationalStoreError(StoreError):
     pass
+
+
+class DatabaseUnavailable(RelationalStoreError):
+    """The relational database cannot be reached: server down, wrong URL, link dropped."""
+
+
+class WriteConflict(RelationalStoreError):
+    """A write clashed with another writer (unique violation, deadlock, SQLite lock).
+
+    The transaction was rolled back whole; running the command again resolves it.
+    """
+
+    exit_code = 75  # EX_TEMPFAIL: try again
+    http_status = 409
 
 
 class VectorStoreError(StoreError):

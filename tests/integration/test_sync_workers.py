@@ -36,6 +36,7 @@ import json, random, sys
 import sqlalchemy as sa
 from medkb.app import build
 from medkb.config import Settings
+from medkb.errors import WriteConflict
 from medkb.models import QAMetadata, QAPair
 
 prefix, steps, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -57,7 +58,7 @@ def attempt(action):
     for _ in range(8):
         try:
             return action()
-        except sa.exc.DBAPIError:  # e.g. two writers linking to one pair; not a sync matter
+        except (sa.exc.DBAPIError, WriteConflict):  # two writers linking to one pair
             retries += 1
     raise RuntimeError("a write kept failing")
 

@@ -123,7 +123,7 @@ def _check(pairs: list[QAPair], records: list[dict[str, Any]]) -> None:
 
 @pytest.mark.slow
 def test_export_import_export_is_identical(settings: Settings, tmp_path: Path) -> None:
-    backend = "postgres" if settings.database_url.startswith("postgresql") else "sqlite"
+    backend = "postgres" if settings.resolved_database_url().startswith("postgresql") else "sqlite"
 
     @settings_for(backend)
     @given(pairs=kb_pairs(), fmt=st.sampled_from(["jsonl", "json", "parquet"]))

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from medkb.answer.extractive import Answer, Citation, Evidence
-from medkb.config import LLMSettings
+from medkb.config import LLMSettings, reveal
 from medkb.errors import DependencyMissing, LLMError
+from medkb.redact import redact
 from medkb.search.sentences import split_sentences
 
 SYSTEM_PROMPT = (
@@ -70,16 +71,19 @@ def complete(settings: LLMSettings, chat: list[dict[str, str]]) -> str:
             "LLM answers need httpx: pip install 'medkb[llm]', or unset MEDKB_LLM_URL."
         ) from exc
     url = f"{(settings.url or '').rstrip('/')}/chat/completions"
-    headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
+    key = reveal(settings.api_key)
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
     body = {"model": settings.model, "messages": chat, "temperature": settings.temperature}
     try:
         reply = httpx.post(url, json=body, headers=headers, timeout=settings.timeout_s)
         reply.raise_for_status()
         return _reply_text(reply.json())
     except httpx.TimeoutException as exc:
-        raise LLMError(f"{url} did not answer within {settings.timeout_s} s: {exc!r}.") from exc
+        raise LLMError(
+            redact(f"{url} did not answer within {settings.timeout_s} s: {exc!r}.")
+        ) from exc
     except (httpx.HTTPError, ValueError) as exc:
-        raise LLMError(f"{url} failed: {exc}.") from exc
+        raise LLMError(redact(f"{url} failed: {exc}.")) from exc
 
 
 def _reply_text(data: Any) -> str:

@@ -153,7 +153,7 @@ def _load_logical(directory: Path, url: str, *, revision: str) -> None:
             config.attributes["connection"] = conn
             command.upgrade(config, revision)
             load_tables(conn, directory)
-    except sa.exc.SQLAlchemyError as exc:
+    except (sa.exc.SQLAlchemyError, RelationalStoreError) as exc:
         raise RelationalStoreError(
             f"Loading the logical dump into {engine.url!r} failed: {exc}. Run medkb restore "
             "again with --force once the cause is fixed."

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,14 +13,67 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from medkb.config import Settings
+from medkb.config import Settings, load_settings
 from medkb.errors import MedkbError
+from medkb.redact import redact
 
 console = Console()
 errors = Console(stderr=True)
 T = TypeVar("T")
+#: Set to 1 to see the Python traceback of an unexpected error instead of one paragraph.
+DEBUG_ENV = "MEDKB_DEBUG"
+#: Exit code of an unexpected error (EX_SOFTWARE: a bug in medkb).
+UNEXPECTED_EXIT = 70
+
+
+class MedkbTyper(typer.Typer):
+    """The command-line app: an error medkb did not expect still ends in one paragraph.
+
+    Without ``MEDKB_DEBUG=1`` a user never sees a Python traceback: the message names the
+    error, says nothing more was written than what had been committed, and how to see
+    the traceback to report it.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # pypdf logs each flaw of a damaged PDF; medkb's own message about the file says it.
+        logging.getLogger("pypdf").setLevel(logging.ERROR)
+        try:
+            return super().__call__(*args, **kwargs)
+        except MedkbError as exc:  # raised outside a command's handled() block
+            if debugging():
+                raise
+            show_error(exc)
+            sys.exit(exc.exit_code)
+        except Exception as exc:
+            if debugging():
+                raise
+            errors.print(f"[bold red]Error:[/] {escape(unexpected_message(exc))}", highlight=False)
+            sys.exit(UNEXPECTED_EXIT)
+
+
+def show_error(exc: MedkbError) -> None:
+    """Print a medkb error, with its notes, as one paragraph on stderr, credentials masked."""
+    notes = "".join(f"\n  ({note})" for note in getattr(exc, "__notes__", []))
+    errors.print(f"[bold red]Error:[/] {escape(redact(f'{exc}{notes}'))}", highlight=False)
+
+
+def debugging() -> bool:
+    """Whether ``MEDKB_DEBUG`` asks for tracebacks."""
+    return os.environ.get(DEBUG_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def unexpected_message(exc: BaseException) -> str:
+    """One paragraph for an exception medkb did not anticipate, credentials masked."""
+    lines = str(exc).strip().splitlines()
+    detail = f": {redact(lines[0])}" if lines else ""
+    return (
+        f"medkb stopped on an unexpected {type(exc).__name__}{detail}. What was committed "
+        "before it stays; the transaction in progress was rolled back. This is a bug in "
+        f"medkb: run the command again with {DEBUG_ENV}=1 to see the traceback, and report it."
+    )
 
 
 class State:
@@ -33,8 +88,12 @@ class State:
         self.overrides = overrides
 
     def settings(self) -> Settings:
-        """Settings from the environment, overridden by the command line."""
-        return Settings(**self.overrides)
+        """Settings from the environment, overridden by the command line.
+
+        Raises:
+            ConfigError: a setting has an invalid value; the message names it.
+        """
+        return load_settings(**self.overrides)
 
 
 def state(ctx: typer.Context) -> State:
@@ -50,8 +109,7 @@ def handled() -> Iterator[None]:
     try:
         yield
     except MedkbError as exc:
-        notes = "".join(f"\n  ({note})" for note in getattr(exc, "__notes__", []))
-        errors.print(f"[bold red]Error:[/] {exc}{notes}", highlight=False)
+        show_error(exc)
         raise typer.Exit(exc.exit_code) from exc
 
 

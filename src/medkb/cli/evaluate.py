@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from medkb.cli.context import console, handled, print_json, progress_bar, state
-from medkb.config import Settings
+from medkb.config import Settings, load_settings
 from medkb.evaluation.harness import EvalReport
 
 
@@ -88,7 +88,7 @@ def _run(
 
     corpus, queries_file, qrels_file = files
     queries, qrels = load_queries(queries_file), load_qrels(qrels_file)
-    with build(retrieval_only(Settings(**overrides))) as kb, progress_bar(quiet) as bar:
+    with build(retrieval_only(load_settings(**overrides))) as kb, progress_bar(quiet) as bar:
         task = bar.add_task("ingest", total=None)
         built = ensure_corpus(
             kb,

@@ -10,7 +10,15 @@ import typer
 from medkb.cli import render
 from medkb.cli.access import audit_app, keys_app, tenants_app
 from medkb.cli.backup import backup_command, restore_command
-from medkb.cli.context import State, console, parse_pairs, print_json, progress_bar, run
+from medkb.cli.context import (
+    MedkbTyper,
+    State,
+    console,
+    parse_pairs,
+    print_json,
+    progress_bar,
+    run,
+)
 from medkb.cli.evaluate import evaluate_command
 from medkb.cli.maintain import migrate_command, reembed_command
 from medkb.cli.serve import serve_command
@@ -19,7 +27,7 @@ from medkb.cli.transfer import export_command, import_command
 from medkb.cli.worker import worker_command
 from medkb.errors import InputError
 
-app = typer.Typer(
+app = MedkbTyper(
     help="medkb: a medical Q&A knowledge base with hybrid search, GraphRAG and cited sources.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

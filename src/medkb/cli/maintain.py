@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from medkb.cli.context import console, handled, print_json, progress_bar, state
+from medkb.redact import MASK
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 BatchOpt = Annotated[int, typer.Option("--batch-size", help="Rows per batch and transaction.")]
@@ -80,6 +81,8 @@ def _print_migrate(data: dict[str, Any]) -> None:
     console.print("Use the migrated knowledge base with:")
     for key, value in data["settings"].items():
         console.print(f"  export {key}='{value}'", highlight=False)
+    if any(MASK in value for value in data["settings"].values()):
+        console.print(f"  ({MASK} stands for the password you gave; it is never printed.)")
 
 
 def reembed_command(

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from medkb.errors import InputError, MedkbError
+from medkb.errors import InputError, MedkbError, UnreadableDocument
 from medkb.ingest.loaders import (
     FoundFile,
     Overlong,
@@ -20,6 +20,7 @@ from medkb.ingest.loaders import (
     iter_documents,
     load_file,
 )
+from medkb.ingest.loaders.registry import DEFAULT_MAX_BYTES
 from medkb.ingest.writer import Writer, WriteResult, check_lengths
 from medkb.models import QAPair
 from medkb.stores.objects.base import ObjectStore
@@ -93,8 +94,16 @@ def raw_key(path: Path, data: bytes) -> str:
 class Ingestor:
     """Feeds files through loaders into a :class:`Writer`."""
 
-    def __init__(self, *, writer: Writer, objects: ObjectStore, batch_size: int) -> None:
+    def __init__(
+        self,
+        *,
+        writer: Writer,
+        objects: ObjectStore,
+        batch_size: int,
+        max_file_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
         self.writer, self.objects, self.batch_size = writer, objects, batch_size
+        self.max_file_bytes = max_file_bytes
 
     def ingest(
         self,
@@ -120,7 +129,7 @@ class Ingestor:
                 continue
             try:
                 _claim(found, claimed)
-                document = load_file(found.path, overlong=overlong, document=found.document)
+                document = self._load(found, overlong)
                 if document.skip_file is not None:
                     report.skipped_files.append(SkippedFile(str(found.path), document.skip_file))
                     report.warnings.extend(document.warnings)
@@ -130,6 +139,24 @@ class Ingestor:
                 report.errors.append(FileError(str(found.path), str(exc), type(exc).__name__))
             report.files += 1
         return report
+
+    def _load(self, found: FoundFile, overlong: Overlong) -> ParsedDocument:
+        """Load one file; a parser library failing in a way medkb did not foresee makes
+        the file unreadable rather than stopping the whole run (loading writes nothing)."""
+        path = found.path
+        try:
+            return load_file(
+                path, overlong=overlong, document=found.document, max_bytes=self.max_file_bytes
+            )
+        except MedkbError:
+            raise
+        except Exception as exc:
+            detail = (str(exc).strip().splitlines() or [""])[0][:200]
+            raise UnreadableDocument(
+                f"Cannot read {path.name}: its reader failed ({type(exc).__name__}: "
+                f"{detail}). The file is probably damaged or not what its extension says; "
+                "save it again or convert it, and ingest it again."
+            ) from exc
 
     def ingest_pairs(self, batch: Sequence[QAPair]) -> WriteResult:
         """Write already-built pairs (the Python API's ``kb.add``)."""

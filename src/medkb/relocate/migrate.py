@@ -24,11 +24,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from medkb.config import Settings, normalise_postgres_url
-from medkb.errors import InputError, NotFound, RelationalStoreError
+from medkb.errors import DatabaseUnavailable, InputError, NotFound, RelationalStoreError
+from medkb.redact import mask_url
 from medkb.relocate import table_copy
 from medkb.relocate.checksums import TableDigest, table_digest
 from medkb.relocate.vectors import VectorMove, move_vectors
 from medkb.stores.relational import engine as relational
+from medkb.stores.relational.errors import driver_detail
 from medkb.stores.relational.schema import kb_info, metadata
 
 
@@ -56,7 +58,7 @@ class MigrateReport:
 
     source: str
     target: str  # password hidden
-    database_url: str  # as given, for MEDKB_DATABASE_URL
+    database_url: str  # as given, for MEDKB_DATABASE_URL; printed with the password masked
     tables: list[TableReport] = field(default_factory=list)
     vectors: VectorMove | None = None
     seconds: float = 0.0
@@ -67,10 +69,10 @@ class MigrateReport:
         return all(t.match for t in self.tables) and (self.vectors is None or self.vectors.clean)
 
     def settings(self) -> dict[str, str]:
-        """The environment to point medkb at the migrated knowledge base."""
-        found = {"MEDKB_DATABASE_URL": self.database_url}
+        """The environment to point medkb at the migrated knowledge base, passwords as ``***``."""
+        found = {"MEDKB_DATABASE_URL": mask_url(self.database_url)}
         if self.vectors is not None:
-            found["MEDKB_VECTOR_URL"] = self.vectors.url
+            found["MEDKB_VECTOR_URL"] = mask_url(self.vectors.url)
         return found
 
     def to_dict(self) -> dict[str, Any]:
@@ -173,7 +175,7 @@ def _target_url(url: str, settings: Settings) -> str:
     normalised = normalise_postgres_url(url.strip())
     if not normalised.startswith("postgresql"):
         raise InputError(
-            f"--to {url!r} is not a PostgreSQL URL: give postgresql://user:password@host:port/"
+            f"--to '{mask_url(url)}' is not a PostgreSQL URL: give postgresql://user:password@host:port/"
             "dbname (create the database first, e.g. 'createdb medkb')."
         )
     if normalised == settings.resolved_database_url():
@@ -210,10 +212,10 @@ def _probe(target: sa.Engine) -> None:
     try:
         with target.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
-    except sa.exc.DBAPIError as exc:
+    except (sa.exc.DBAPIError, DatabaseUnavailable) as exc:
         raise RelationalStoreError(
             f"Cannot connect to the target {_display(target.url)}: "
-            f"{str(exc.orig).strip().splitlines()[0]}. Check the --to URL, that the server "
+            f"{driver_detail(exc)}. Check the --to URL, that the server "
             "is running and that the database exists. Nothing was changed; the source is "
             "untouched."
         ) from exc

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from medkb.app import active_collection
 from medkb.config import Settings
+from medkb.redact import mask_url
 from medkb.stores.relational.schema import kb_info, tenants
 from medkb.stores.vector.registry import open_vector_store
 from medkb.sync.repair import apply_pending, rebuild
@@ -43,7 +44,7 @@ class VectorMove:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view with drift counts per tenant."""
         return {
-            "url": self.url,
+            "url": mask_url(self.url),
             "action": self.action,
             "collection": self.collection,
             "records": self.records,

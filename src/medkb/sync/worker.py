@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from medkb.config import SyncSettings
 from medkb.errors import StoreError
+from medkb.redact import redact
 from medkb.stores.relational import outbox
 from medkb.stores.vector.base import VectorStore
 from medkb.sync.apply import Clock, drain, utcnow
@@ -127,8 +128,8 @@ class Worker:
                 self.stats.applied += self._drain()
         except (StoreError, sa.exc.DBAPIError) as exc:
             self.stats.errors += 1
-            self.stats.last_error = str(exc)[:500]
-            log.warning("sync worker: %s; retrying", exc)
+            self.stats.last_error = redact(str(exc))[:500]
+            log.warning("sync worker: %s; retrying", self.stats.last_error)
             return False
         return True
 

@@ -8,6 +8,7 @@ line and the field.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -135,6 +136,8 @@ def _relation(source_id: str, item: Any, where: str) -> Relation:
     confidence = item.get("confidence")
     if isinstance(confidence, bool) or not isinstance(confidence, int | float):
         raise fail(where, "a relation's 'confidence' must be a number")
+    if not (math.isfinite(confidence) and 0.0 <= confidence <= 1.0):
+        raise fail(where, f"a relation's 'confidence' must lie in [0, 1], not {confidence}")
     origin = item.get("origin", "manual")
     if origin not in _ORIGINS:
         raise fail(where, f"a relation's 'origin' must be one of {', '.join(_ORIGINS)}")

@@ -18,9 +18,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from medkb.config import normalise_postgres_url
-from medkb.errors import InputError, RelationalStoreError
+from medkb.errors import DatabaseUnavailable, InputError, RelationalStoreError, WriteConflict
 from medkb.models import VECTOR_FIELDS
 from medkb.stores.relational.engine import make_engine
+from medkb.stores.relational.errors import driver_detail
 from medkb.transfer.formats import dumps
 from medkb.transfer.records import Record
 from medkb.transfer.sqlscript import quoted_table, sql_row, table_columns
@@ -65,11 +66,12 @@ class PostgresTableSink:
                 conn.exec_driver_sql(self._create_statement())
                 if include_embeddings:
                     self.vector_type = self._embedding_columns(conn, dimension or 0)
-        except sa.exc.OperationalError as exc:
+        except (sa.exc.OperationalError, DatabaseUnavailable) as exc:
             self.engine.dispose()
             raise RelationalStoreError(
-                f"Cannot reach the PostgreSQL database for the export: {exc.orig}. Check the "
-                "--output URL (postgresql://user@host:port/database) and that it is running."
+                f"Cannot reach the PostgreSQL database for the export: {driver_detail(exc)}. "
+                "Check the --output URL (postgresql://user@host:port/database) and that it is "
+                "running."
             ) from exc
         except BaseException:
             self.engine.dispose()
@@ -129,10 +131,10 @@ class PostgresTableSink:
         try:
             with self.engine.begin() as conn:
                 conn.execute(self.statement, rows)
-        except sa.exc.DBAPIError as exc:
+        except (sa.exc.DBAPIError, WriteConflict) as exc:
             raise InputError(
-                f"PostgreSQL refused the rows for table {self.table}: {exc.orig}. If the table "
-                "was created by something else, export to another --table or drop it."
+                f"PostgreSQL refused the rows for table {self.table}: {driver_detail(exc)}. If "
+                "the table was created by something else, export to another --table or drop it."
             ) from exc
 
     def _params(self, record: Record) -> dict[str, Any]:
@@ -165,7 +167,7 @@ def has_pgvector(conn: sa.Connection) -> bool:
     try:
         with conn.begin_nested():
             conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS vector")
-    except sa.exc.DBAPIError:
+    except (sa.exc.DBAPIError, RelationalStoreError):
         return False  # available but we may not create it (no privilege): plain arrays
     return True
 

@@ -14,6 +14,10 @@ answers for copyright) are skipped and counted in ``ParsedDocument.skipped``. A 
 nothing to load — an empty ``<QAPairs>``, or every answer removed — is skipped as a whole
 (``ParsedDocument.skip_file``) with a warning, not refused: the stock data set has such
 files.
+
+The XML is untrusted, so it is parsed by ``defusedxml``: a file declaring entities (the
+"billion laughs" expansion bomb) or referring to external ones (``file:///etc/passwd``)
+is refused before anything is expanded or read.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from typing import Any
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as safe_fromstring
 
 from medkb.ingest.loaders.base import Loaded, SourceFile, unreadable
 from medkb.ingest.loaders.records import RowReader
@@ -56,7 +63,14 @@ def _nothing(source: SourceFile, problem: str) -> Loaded:
 
 def _parse(source: SourceFile) -> ET.Element:
     try:
-        root = ET.fromstring(source.raw)
+        root: ET.Element = safe_fromstring(source.raw)
+    except DefusedXmlException as exc:
+        raise unreadable(
+            source,
+            f"it declares XML entities or external references ({exc})",
+            "medkb refuses them because they can expand a small file into gigabytes or read "
+            "other files; MedQuAD files have none. Remove the <!DOCTYPE> and the entities.",
+        ) from exc
     except ET.ParseError as exc:
         raise unreadable(
             source, f"invalid XML ({exc})", "Check the file is complete, well-formed XML."

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,8 +56,16 @@ def format_for(path: Path) -> Format:
     return found
 
 
+#: Largest file :func:`load_file` reads unless told otherwise (``MEDKB_INGEST__MAX_FILE_MB``).
+DEFAULT_MAX_BYTES = 100_000_000
+
+
 def load_file(
-    path: Path, *, overlong: Overlong = "keep", document: str | None = None
+    path: Path,
+    *,
+    overlong: Overlong = "keep",
+    document: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> ParsedDocument:
     """Read a file and turn it into Q&A pairs, picking the loader by extension.
 
@@ -67,10 +76,12 @@ def load_file(
             FieldTooLong, ``"truncate"`` cuts and warns (see :data:`.base.Overlong`). Free
             documents always split an over-long section into ``(part N)`` pairs.
         document: the document id (default: the file name); see :func:`iter_documents`.
+        max_bytes: a larger file is refused before it is read.
 
     Raises:
         InputError: the path does not exist or is a folder.
-        UnreadableDocument: unsupported extension, or a corrupt file (names the line).
+        UnreadableDocument: unsupported extension, a file over ``max_bytes``, or a corrupt
+            file (names the line).
         EmptyDocument: the file has no text or no pairs.
         FieldTooLong: a structured row is over the limits for ``overlong``.
     """
@@ -78,6 +89,7 @@ def load_file(
         raise InputError(f"{path} is a folder; use iter_files to list the documents in it.")
     format_for(path)
     try:
+        _check_size(path, max_bytes)
         raw = path.read_bytes()
     except FileNotFoundError as exc:
         raise InputError(f"No such file: {path}. Check the path and try again.") from exc
@@ -86,6 +98,22 @@ def load_file(
             f"Cannot read {path}: {exc.strerror}. Check the file's permissions."
         ) from exc
     return load_bytes(raw, name=path, overlong=overlong, document=document)
+
+
+def _check_size(path: Path, max_bytes: int) -> None:
+    found = path.stat()
+    if not stat.S_ISREG(found.st_mode):  # a device or pipe could be endless
+        raise UnreadableDocument(
+            f"Cannot read {path.name}: it is not a regular file (a device, pipe or socket). "
+            "Copy its content into a file and ingest that."
+        )
+    size = found.st_size
+    if size > max_bytes:
+        raise UnreadableDocument(
+            f"Cannot read {path.name}: it is {size / 1e6:.0f} MB, over the {max_bytes / 1e6:g} MB "
+            "limit for one file. Split it into smaller files, or raise the limit with "
+            "MEDKB_INGEST__MAX_FILE_MB."
+        )
 
 
 def load_bytes(

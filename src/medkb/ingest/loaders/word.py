@@ -9,6 +9,8 @@
   has no page numbers.
 - Properties: title, author (except python-docx's default ``python-docx``), language,
   category and keywords (as tags).
+- Untrusted: the zip and its XML are checked first (:mod:`.ooxml`: size, compression
+  ratio, no ``<!DOCTYPE>``), so a zip bomb or an entity bomb is refused in milliseconds.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 
 import docx
@@ -27,6 +30,7 @@ from docx.text.paragraph import Paragraph
 from medkb.ingest.layout import heading_level
 from medkb.ingest.loaders.base import Loaded, SourceFile, unreadable
 from medkb.ingest.loaders.documents import Extracted, document_pairs
+from medkb.ingest.loaders.ooxml import check_package
 from medkb.ingest.metadata import DocInfo
 from medkb.ingest.parse import Block
 from medkb.ingest.text import one_line
@@ -34,7 +38,15 @@ from medkb.ingest.text import one_line
 BOLD_HEADING_LEVEL = 9
 _HEADING_STYLE = re.compile(r"^Heading (\d)$")
 _DEFAULT_AUTHORS = frozenset(("python-docx", ""))
-_DOCX_ERRORS = (OpcError, zipfile.BadZipFile, KeyError, ValueError, SyntaxError)
+_DOCX_ERRORS = (
+    OpcError,
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    KeyError,
+    ValueError,
+    SyntaxError,
+)
 
 
 def load_docx(source: SourceFile) -> Loaded:
@@ -45,6 +57,8 @@ def load_docx(source: SourceFile) -> Loaded:
 def extract_docx(source: SourceFile) -> Extracted:
     """The blocks and properties of a .docx file."""
     try:
+        with zipfile.ZipFile(io.BytesIO(source.raw)) as package:
+            check_package(source, package)
         document = docx.Document(io.BytesIO(source.raw))
         items = list(_items(document))
     except _DOCX_ERRORS as exc:

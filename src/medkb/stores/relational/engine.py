@@ -15,20 +15,27 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from medkb.errors import RelationalStoreError, missing_dependency
+from medkb.errors import missing_dependency
+from medkb.stores.relational.errors import install, shown_url, translate
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def make_engine(url: str) -> sa.Engine:
-    """Create an engine for ``url`` with medkb's connection settings."""
+    """Create an engine for ``url`` with medkb's connection settings.
+
+    Its driver errors reach callers as medkb errors (:mod:`.errors`).
+    """
     if url.startswith("sqlite"):
-        return _sqlite_engine(url)
-    try:
-        import psycopg  # noqa: F401
-    except ImportError as exc:
-        raise missing_dependency("psycopg", "postgres", "A PostgreSQL database") from exc
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        engine = _sqlite_engine(url)
+    else:
+        try:
+            import psycopg  # noqa: F401
+        except ImportError as exc:
+            raise missing_dependency("psycopg", "postgres", "A PostgreSQL database") from exc
+        engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    install(engine)
+    return engine
 
 
 def _sqlite_engine(url: str) -> sa.Engine:
@@ -74,8 +81,5 @@ def upgrade(engine: sa.Engine) -> None:
         with engine.begin() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
-    except sa.exc.OperationalError as exc:
-        raise RelationalStoreError(
-            f"Could not migrate the relational store at {engine.url!r}: {exc.orig}. "
-            "Check that the database is reachable and writable (MEDKB_DATABASE_URL)."
-        ) from exc
+    except sa.exc.OperationalError as exc:  # an engine make_engine did not make
+        raise translate(exc, where=shown_url(engine.url), unreachable=False) from exc

@@ -43,6 +43,7 @@ from medkb.models import (
     VectorHit,
     VectorRecord,
 )
+from medkb.redact import mask_url, redact
 from medkb.stores.vector.base import COLLECTION, Filters
 from medkb.stores.vector.fit import CopyLimits, fit_record
 from medkb.stores.vector.validation import (
@@ -151,7 +152,7 @@ class MilvusVectorStore:
                 "can write, or set MEDKB_VECTOR_URL to another path or to 'local'."
             )
         return (
-            f"Check that a Milvus server is running and reachable at {self.uri} "
+            f"Check that a Milvus server is running and reachable at {mask_url(self.uri)} "
             "(MEDKB_VECTOR_URL), or set MEDKB_VECTOR_URL=local to use the embedded index."
         )
 
@@ -163,8 +164,8 @@ class MilvusVectorStore:
         except self._errors as exc:
             message = getattr(exc, "message", None) or str(exc)
             raise VectorStoreError(
-                f"Milvus failed while {action} ({self.collection} at {self.uri}): "
-                f"{message}. {self._hint}"
+                f"Milvus failed while {action} ({self.collection} at {mask_url(self.uri)}): "
+                f"{redact(message)}. {self._hint}"
             ) from exc
 
     def _ensure_collection(self) -> None:
@@ -180,15 +181,15 @@ class MilvusVectorStore:
         missing = [name for name in required if name not in fields]
         if missing:
             raise VectorStoreError(
-                f"The Milvus collection {self.collection!r} at {self.uri} exists but was not "
-                f"made by medkb (no {', '.join(missing)} field). Drop it, or use another "
+                f"The Milvus collection {self.collection!r} at {mask_url(self.uri)} exists but "
+                f"was not made by medkb (no {', '.join(missing)} field). Drop it, or use another "
                 "collection or MEDKB_VECTOR_URL."
             )
         stored = int(fields["question_embedding"].get("params", {}).get("dim", 0))
         if stored != self.dimension:
             raise VectorStoreError(
-                f"The Milvus collection {self.collection!r} at {self.uri} holds {stored}-"
-                f"dimensional vectors, but {self.dimension} were asked for (another "
+                f"The Milvus collection {self.collection!r} at {mask_url(self.uri)} holds "
+                f"{stored}-dimensional vectors, but {self.dimension} were asked for (another "
                 "embedding model?). Use the model it was built with, or drop the collection "
                 "and rebuild it from the relational store."
             )
@@ -443,7 +444,7 @@ def _client_uri(uri: str) -> tuple[str, Path | None]:
     path = Path(uri.removeprefix("file://")).expanduser().resolve()
     if path.suffix != ".db":
         raise VectorStoreError(
-            f"{uri!r} is not a Milvus URI: use a Milvus Lite path ending in '.db' or "
+            f"'{mask_url(uri)}' is not a Milvus URI: use a Milvus Lite path ending in '.db' or "
             "http://host:port for a Milvus server."
         )
     try:

@@ -26,6 +26,7 @@ import re
 from pathlib import Path
 
 from medkb.errors import ConfigError
+from medkb.redact import mask_url
 from medkb.stores.vector.base import COLLECTION, VectorStore
 
 #: The ``kb_info`` key naming the active vector collection (absent: :data:`COLLECTION`).
@@ -73,7 +74,9 @@ def open_vector_store(
         from medkb.stores.vector.milvus import MilvusVectorStore
 
         return MilvusVectorStore(milvus_uri, dimension=dimension, collection=collection)
-    raise ConfigError(f"MEDKB_VECTOR_URL={url!r} is not a vector store URL; use {ACCEPTED_FORMS}.")
+    raise ConfigError(
+        f"MEDKB_VECTOR_URL='{mask_url(url)}' is not a vector store URL; use {ACCEPTED_FORMS}."
+    )
 
 
 def drop_vector_collection(
@@ -97,7 +100,7 @@ def drop_vector_collection(
     drop = getattr(store, "drop", None)
     if drop is None:  # pragma: no cover - every backend has one
         store.close()
-        raise ConfigError(f"The vector store {url!r} cannot drop collections.")
+        raise ConfigError(f"The vector store '{mask_url(url)}' cannot drop collections.")
     drop()
 
 
@@ -146,7 +149,7 @@ def _pgvector(
         if not database_url or not psycopg_url(database_url).startswith("postgresql://"):
             raise ConfigError(
                 "MEDKB_VECTOR_URL=pgvector keeps vectors in the relational database, but "
-                f"MEDKB_DATABASE_URL={database_url!r} is not PostgreSQL. Set "
+                f"MEDKB_DATABASE_URL='{mask_url(database_url)}' is not PostgreSQL. Set "
                 "MEDKB_DATABASE_URL to a postgresql:// URL, or MEDKB_VECTOR_URL to "
                 "'pgvector+postgresql://...' or 'local'."
             )
@@ -154,7 +157,7 @@ def _pgvector(
     target = url.removeprefix("pgvector+")
     if target == url or not psycopg_url(target).startswith("postgresql://"):
         raise ConfigError(
-            f"MEDKB_VECTOR_URL={url!r} is not a pgvector URL "
+            f"MEDKB_VECTOR_URL='{mask_url(url)}' is not a pgvector URL "
             f"('pgvector+postgresql://user:password@host:port/dbname'); use {ACCEPTED_FORMS}."
         )
     return PgVectorStore(psycopg_url(target), dimension=dimension, table=collection)
