@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -118,3 +119,34 @@ def test_readiness_turns_red_without_redis_and_green_when_it_returns(
     finally:
         restarted.kill()
         restarted.wait()
+
+
+@pytest.mark.postgres
+def test_two_worker_processes_on_postgresql_lose_no_write(
+    tmp_path: Path, embed_cache: Path, pg_url: str
+) -> None:
+    keys = make_keys(pg_url, ["t"])
+    home = tmp_path / "home"
+    server = start_server(
+        server_env(home, pg_url, embed_cache), tmp_path / "s.log", "--workers", "2"
+    )
+    server.keys = keys
+    try:
+
+        def create(i: int) -> int:
+            with server.client("t") as client:
+                body = {"question": f"Question number {i}?", "response": f"Answer {i}."}
+                return client.post("/v1/pairs", json=body).status_code
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            codes = list(pool.map(create, range(40)))
+        with server.client("t") as client:
+            stored = client.get("/v1/pairs", params={"limit": 200}).json()["items"]
+            metrics = client.get("/metrics").text
+    finally:
+        server.stop()
+    assert codes == [201] * 40
+    assert len(stored) == 40
+    assert 'medkb_http_requests_total{method="POST",route="/v1/pairs",status="201"} 40.0' in metrics
+    pids = {p.name.rsplit("_", 1)[-1] for p in (home / "metrics").glob("counter_*.db")}
+    assert len(pids) == 2  # both worker processes served requests

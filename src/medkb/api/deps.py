@@ -10,9 +10,10 @@ import hashlib
 import json
 import math
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request, Security
 from fastapi.encoders import jsonable_encoder
@@ -24,6 +25,9 @@ from medkb.access.keys import SCOPES, Principal, authenticate
 from medkb.api.errors import ApiError
 from medkb.api.service import Service
 from medkb.app import KnowledgeBase
+from medkb.errors import WriteConflict
+
+T = TypeVar("T")
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer mk_...`")
 _header = APIKeyHeader(
@@ -171,6 +175,19 @@ def idempotent(
     encoded = jsonable_encoder(body)
     store.finish(name, fingerprint, status, encoded)
     return JSONResponse(encoded, status_code=status)
+
+
+def retrying(work: Callable[[], T], *, attempts: int = 3) -> T:
+    """Run a write, again when it clashed with another writer (``WriteConflict``: the
+    transaction was rolled back whole, so running it again is safe)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except WriteConflict:
+            if attempt == attempts:
+                raise
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")
 
 
 def _fingerprint(request: Request, payload: Any) -> str:

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from medkb.errors import MedkbError
+from medkb.redact import redact
 
 log = logging.getLogger("medkb.api")
 
@@ -84,7 +85,7 @@ def _medkb(request: Request, exc: Exception) -> JSONResponse:
     request.state.error_kind = snake(type(exc).__name__)
     if exc.http_status >= 500:
         log.error("request %s failed: %s", request_id(request), exc)
-    return error_response(request, exc.http_status, snake(type(exc).__name__), str(exc))
+    return error_response(request, exc.http_status, snake(type(exc).__name__), redact(str(exc)))
 
 
 def _api(request: Request, exc: Exception) -> JSONResponse:

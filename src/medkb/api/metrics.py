@@ -50,13 +50,13 @@ class Metrics:
             "medkb_ingested_pairs", "Pairs created or updated through the API.", registry=reg
         )
         self.errors = Counter("medkb_errors", "Error responses by kind.", ["kind"], registry=reg)
-        depth = Gauge(
+        self.outbox_depth = outbox_depth
+        self.depth = Gauge(
             "medkb_outbox_depth",
             "Outbox rows waiting for the vector store.",
             registry=reg,
-            multiprocess_mode="max",
+            multiprocess_mode="livemax",
         )
-        depth.set_function(outbox_depth)
 
     def observe_request(
         self, *, method: str, route: str, status: int, seconds: float, error_kind: str | None
@@ -75,6 +75,7 @@ class Metrics:
 
     def render(self) -> bytes:
         """The text exposition format (every worker's samples under Gunicorn)."""
+        self.depth.set(self.outbox_depth())
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             merged = CollectorRegistry()
             multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]

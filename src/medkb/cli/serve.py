@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from typing import Annotated
 
 import typer
@@ -76,6 +78,10 @@ def _serve_workers(settings: Settings, *, no_auth: bool) -> None:
     from medkb.api.factory import export_settings
 
     export_settings(settings, auth=not no_auth)
+    metrics_dir = settings.home / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)  # samples of a previous run are stale
+    metrics_dir.mkdir(parents=True)
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
     uvicorn.run(
         "medkb.api.factory:app_from_environment",
         factory=True,

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 
 from medkb.api.deps import service
 from medkb.api.service import Service
+from medkb.redact import redact
 from medkb.stores.relational.engine import current_revision, head_revision
 
 router = APIRouter(tags=["health"])
@@ -65,7 +66,7 @@ def _run(check: Callable[[Service], dict[str, Any]], svc: Service) -> dict[str, 
     try:
         result = check(svc)
     except Exception as exc:  # any failure of a dependency is a red probe, not a 500
-        result = {"ok": False, "detail": f"{type(exc).__name__}: {exc}"}
+        result = {"ok": False, "detail": redact(f"{type(exc).__name__}: {exc}")}
     result["ms"] = round((time.perf_counter() - started) * 1000, 2)
     return result
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from medkb.api.deps import Caller, idempotent, need
+from medkb.api.deps import Caller, idempotent, need, retrying
 from medkb.api.errors import ApiError
 from medkb.api.schemas import Deleted, Neighbourhood, Pair, PairIn, PairPage, PairPatch
 from medkb.models import QAMetadata, QAPair, Source
@@ -40,7 +40,7 @@ def create_pair(request: Request, body: PairIn, caller: Writer) -> JSONResponse:
 
     def work() -> tuple[int, Any]:
         pair = new_pair(body)
-        caller.kb.add([pair])
+        retrying(lambda: caller.kb.add([pair]))
         caller.audit("pair.create", pair.id)
         caller.service.metrics.ingested.inc()
         return 201, caller.kb.get(pair.id)
@@ -100,8 +100,10 @@ def get_pair(qa_id: str, caller: Reader) -> dict[str, Any]:
 @router.patch("/{qa_id}", response_model=Pair, summary="Update a pair")
 def update_pair(qa_id: str, body: PairPatch, caller: Writer) -> dict[str, Any]:
     """Change texts or metadata; changed texts are re-embedded and re-linked."""
-    result = caller.kb.update(
-        qa_id, question=body.question, response=body.response, metadata=body.metadata
+    result = retrying(
+        lambda: caller.kb.update(
+            qa_id, question=body.question, response=body.response, metadata=body.metadata
+        )
     )
     caller.audit("pair.update", qa_id, changed=bool(result.updated), fields=_fields(body))
     return caller.kb.get(qa_id)
@@ -115,7 +117,7 @@ def _fields(body: PairPatch) -> list[str]:
 @router.delete("/{qa_id}", response_model=Deleted, summary="Delete a pair")
 def delete_pair(qa_id: str, caller: Writer) -> dict[str, Any]:
     """Delete a pair and every relation pointing at it."""
-    caller.kb.delete(qa_id)
+    retrying(lambda: caller.kb.delete(qa_id))
     caller.audit("pair.delete", qa_id)
     return {"id": qa_id, "status": "deleted"}
 

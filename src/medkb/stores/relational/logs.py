@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from medkb.errors import NotFound
+from medkb.stores.relational.pairs import insert_if_absent
 from medkb.stores.relational.schema import analytics, query_log_hits, query_logs
 
 _COUNTERS = (
@@ -93,14 +94,17 @@ def bump(
     """Add to today's analytics row, creating it first if needed."""
     key = (analytics.c.tenant_id == tenant_id) & (analytics.c.date == now.date())
     if conn.execute(sa.select(analytics.c.date).where(key)).first() is None:
-        conn.execute(
-            analytics.insert().values(
-                tenant_id=tenant_id,
-                date=now.date(),
-                total_response_time_ms=0.0,
-                avg_response_time_ms=0.0,
+        # Two processes may make today's row at once: the second insert is a no-op.
+        insert_if_absent(
+            conn,
+            analytics,
+            {
+                "tenant_id": tenant_id,
+                "date": now.date(),
+                "total_response_time_ms": 0.0,
+                "avg_response_time_ms": 0.0,
                 **dict.fromkeys(_COUNTERS, 0),
-            )
+            },
         )
     values: dict[str, Any] = {name: analytics.c[name] + amount for name, amount in counters.items()}
     values["total_response_time_ms"] = analytics.c.total_response_time_ms + response_time_ms

@@ -29,10 +29,26 @@ Filters = Mapping[str, Sequence[str]]
 
 
 def ensure_tenant(conn: sa.Connection, tenant_id: str, *, now: datetime) -> None:
-    """Create the tenant row if it does not exist yet."""
+    """Create the tenant row if it does not exist yet.
+
+    An insert that ignores a conflict, not a select then an insert: two processes writing
+    a new tenant's first pairs at once must not clash on the primary key.
+    """
     exists = conn.execute(sa.select(tenants.c.id).where(tenants.c.id == tenant_id)).first()
     if exists is None:
-        conn.execute(tenants.insert().values(id=tenant_id, name=tenant_id, created_at=now))
+        insert_if_absent(conn, tenants, {"id": tenant_id, "name": tenant_id, "created_at": now})
+
+
+def insert_if_absent(conn: sa.Connection, table: sa.Table, values: Mapping[str, Any]) -> None:
+    """Insert a row unless one with its primary key exists (SQLite and PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        conn.execute(pg_insert(table).values(**values).on_conflict_do_nothing())
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        conn.execute(sqlite_insert(table).values(**values).on_conflict_do_nothing())
 
 
 def content_hash(pair: QAPair, model_id: str) -> str:
