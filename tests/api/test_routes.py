@@ -3,6 +3,7 @@ documents, audit, idempotency, rate limits."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -135,3 +136,16 @@ def test_metrics_count_requests_per_route_template_and_queries(api: Seeded) -> N
     assert "medkb_queries_total" in text and "medkb_query_stage_seconds_bucket" in text
     assert "medkb_outbox_depth" in text and "medkb_http_request_seconds_bucket" in text
     assert api.a_pairs[0] not in text
+
+
+def test_export_downloads_the_tenants_pairs_as_jsonl(api: Seeded) -> None:
+    with api.server.client("tenant-a") as client:
+        listed = {p["id"] for p in client.get("/v1/pairs", params={"limit": 200}).json()["items"]}
+        response = client.get("/v1/export", params={"format": "jsonl"})
+        csv = client.get("/v1/export", params={"format": "csv"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    assert "medkb-tenant-a.jsonl" in response.headers["content-disposition"]
+    exported = {json.loads(line)["id"] for line in response.text.splitlines() if line}
+    assert exported == listed
+    assert csv.headers["content-type"].startswith("text/csv") and csv.text.count("\n") > len(listed)

@@ -17,7 +17,7 @@ from fastapi.openapi.utils import get_openapi
 
 from medkb import __version__
 from medkb.api import errors
-from medkb.api.routes import admin, documents, health, pairs, query
+from medkb.api.routes import admin, documents, export, health, pairs, query
 from medkb.api.schemas import ErrorResponse
 from medkb.api.service import Service
 from medkb.app import KnowledgeBase, build
@@ -62,7 +62,7 @@ def create_app(
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (pairs, query, documents, admin, health):
+    for module in (pairs, query, documents, admin, export, health):
         app.include_router(module.router)
     app.middleware("http")(_body_limit(settings))
     app.middleware("http")(_observe)
