@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from tests.api.server import Server, free_port, make_keys, server_env, start_server
 from tests.services import unavailable
@@ -150,3 +151,41 @@ def test_two_worker_processes_on_postgresql_lose_no_write(
     assert 'medkb_http_requests_total{method="POST",route="/v1/pairs",status="201"} 40.0' in metrics
     pids = {p.name.rsplit("_", 1)[-1] for p in (home / "metrics").glob("counter_*.db")}
     assert len(pids) == 2  # both worker processes served requests
+
+
+def test_a_stopped_server_finishes_its_upload_jobs_before_exiting(
+    tmp_path: Path, embed_cache: Path
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'kb.db'}"
+    keys = make_keys(database_url, ["t"])
+    server = start_server(
+        server_env(tmp_path / "home", database_url, embed_cache), tmp_path / "s.log"
+    )
+    server.keys = keys
+    files = [
+        (
+            "files",
+            (
+                f"doc{i}.md",
+                "".join(
+                    f"## What is condition {i}-{j}?\n\nCondition {i}-{j} is a made-up illness.\n\n"
+                    for j in range(20)
+                ).encode(),
+            ),
+        )
+        for i in range(15)
+    ]
+    with server.client("t") as client:
+        job = client.post("/v1/documents", files=files).json()
+    server.stop()  # SIGTERM right away: the job is queued or running
+    assert server.process.returncode in (0, -15)  # uvicorn re-raises SIGTERM once done
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        state = conn.execute(
+            sa.text("SELECT state FROM ingest_jobs WHERE id = :j"), {"j": job["id"]}
+        )
+        pairs = conn.execute(sa.text("SELECT count(*) FROM medical_qa_metadata")).scalar_one()
+        final = state.scalar_one()
+    engine.dispose()
+    assert final == "done"
+    assert pairs == 15 * 20
