@@ -131,7 +131,8 @@ class KnowledgeBase:
         """The pair with its metadata, sources, relations and sync state."""
         with self.engine.connect() as conn:
             pair = self._pair(conn, qa_id)
-            rels = relations.outgoing(conn, [qa_id])[qa_id]
+            found = relations.outgoing(conn, [qa_id], tenant_id=self.tenant_id, active_only=True)
+            rels = found[qa_id]
             state = outbox.sync_state(conn, qa_id)
         return {**pair.to_dict(), "relations": [r.to_dict() for r in rels], "sync": state}
 

@@ -17,7 +17,7 @@ from medkb.answer.extractive import Evidence
 from medkb.config import AnswerSettings, RankingProfile, SearchSettings
 from medkb.embed.base import Embedder
 from medkb.graph.traversal import Edge, GraphPath, expand, neighbour_scores
-from medkb.models import QAPair, Vector
+from medkb.models import QAPair, Relation, Vector
 from medkb.search.fusion import combine
 from medkb.search.results import GraphStep, Hit, QueryResult
 from medkb.search.text import keywords, normalise_query
@@ -173,24 +173,35 @@ class Searcher:
         seeds = dict(fused[: options.top_k])
         with self.engine.connect() as conn:
             with watch.stage("graph"):
-                paths = self._walk(conn, list(seeds), options.depth)
+                paths = self._walk(conn, list(seeds), options)
                 extra = neighbour_scores(paths, seeds, weight=self.settings.graph_weight)
             with watch.stage("enrich"):
                 hits = self._hits(conn, seeds, extra, rankings, options)
         return hits, [_step(path) for path in paths]
 
-    def _walk(self, conn: sa.Connection, seeds: list[str], depth: int) -> list[GraphPath]:
-        if depth <= 0 or not seeds:
+    def _walk(
+        self, conn: sa.Connection, seeds: list[str], options: QueryOptions
+    ) -> list[GraphPath]:
+        """Paths from the seeds through pairs the query may see: this tenant's, active,
+        inside the filters (the adjacency is filtered, so no path passes through others)."""
+        if options.depth <= 0 or not seeds:
             return []
 
         def neighbours(frontier: Sequence[str]) -> dict[str, list[Edge]]:
-            found = relations.outgoing(conn, frontier)
+            found = self._outgoing(conn, frontier, options)
             return {
                 qa_id: [Edge(r.target_id, r.type, r.confidence) for r in rels]
                 for qa_id, rels in found.items()
             }
 
-        return expand(seeds, neighbours, depth=depth)
+        return expand(seeds, neighbours, depth=options.depth)
+
+    def _outgoing(
+        self, conn: sa.Connection, ids: Sequence[str], options: QueryOptions
+    ) -> dict[str, list[Relation]]:
+        return relations.outgoing(
+            conn, ids, tenant_id=self.tenant_id, active_only=True, filters=options.filters
+        )
 
     def _hits(
         self,
@@ -204,7 +215,7 @@ class Searcher:
         for qa_id, score in extra.items():
             scores[qa_id] = scores.get(qa_id, 0.0) + score
         found, kept = self._load_best(conn, scores, options)
-        rels = relations.outgoing(conn, kept)
+        rels = self._outgoing(conn, kept, options)
         per_ranking = {name: dict(ranking) for name, ranking in rankings.items()}
         return [
             Hit(
