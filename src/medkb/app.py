@@ -20,6 +20,7 @@ from medkb.ingest.loaders import Overlong
 from medkb.ingest.pipeline import Ingestor, IngestReport, Progress
 from medkb.ingest.writer import Writer, WriteResult
 from medkb.models import FILTERABLE_KEYS, QAMetadata, QAPair
+from medkb.search.redact import redact
 from medkb.search.results import QueryResult
 from medkb.search.service import QueryOptions, Searcher
 from medkb.stores.objects.local import LocalObjectStore
@@ -63,6 +64,7 @@ class KnowledgeBase:
             settings=settings.search,
             tenant_id=self.tenant_id,
             answerer=Answerer(settings.answer, embedder=settings.embedder),
+            redact_logs=settings.privacy.redact_query_logs,
         )
 
     def __enter__(self) -> KnowledgeBase:
@@ -170,9 +172,15 @@ class KnowledgeBase:
                 query_log_id,
                 tenant_id=self.tenant_id,
                 rating=rating,
-                comment=comment,
+                comment=self._private(comment),
                 now=utcnow(),
             )
+
+    def _private(self, text: str | None) -> str | None:
+        """``text`` as it may be stored in ``query_logs`` (``privacy.redact_query_logs``)."""
+        if text is None or not self.settings.privacy.redact_query_logs:
+            return text
+        return redact(text)
 
     def sync(self) -> int:
         """Apply every due outbox row to the vector store; return how many ids were applied."""

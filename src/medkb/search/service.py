@@ -19,6 +19,7 @@ from medkb.embed.base import Embedder
 from medkb.graph.traversal import Edge, GraphPath, expand, neighbour_scores
 from medkb.models import QAPair, Relation, Vector
 from medkb.search.fusion import combine
+from medkb.search.redact import redact
 from medkb.search.results import GraphStep, Hit, QueryResult
 from medkb.search.text import keywords, normalise_query
 from medkb.stores.relational import logs, pairs, relations
@@ -73,9 +74,11 @@ class Searcher:
         tenant_id: str,
         clock: Clock = utcnow,
         answerer: Answerer | None = None,
+        redact_logs: bool = True,
     ) -> None:
         self.engine, self.store, self.embedder = engine, store, embedder
         self.settings, self.tenant_id, self.clock = settings, tenant_id, clock
+        self.redact_logs = redact_logs  # personal identifiers never reach query_logs
         self.answerer = answerer or Answerer(AnswerSettings(), embedder="")
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="medkb-search")
 
@@ -245,17 +248,24 @@ class Searcher:
         return found, kept[: options.top_k]
 
     def _log(self, result: QueryResult, options: QueryOptions, watch: Stopwatch) -> int:
+        """Store the query in ``query_logs``: personal identifiers redacted by default (the
+        answer too, since an LLM answer may repeat the question)."""
+        clean = redact if self.redact_logs else _unchanged
         with self.engine.begin() as conn:
             return logs.log_query(
                 conn,
                 tenant_id=self.tenant_id,
-                query=result.query,
-                answer=result.answer,
+                query=clean(result.query),
+                answer=clean(result.answer),
                 hits=[(hit.pair.id, hit.score) for hit in result.hits],
                 timings={**watch.ms, "total": watch.total()},
                 session_id=options.session_id,
                 now=self.clock(),
             )
+
+
+def _unchanged(text: str) -> str:
+    return text
 
 
 def _passes(pair: QAPair, options: QueryOptions) -> bool:
