@@ -26,12 +26,15 @@ class KnnResult:
     Attributes:
         forward: Each query's ``k`` best corpus rows (never itself) scoring at least the
             threshold.
-        reverse: For corpus ids that are not queries: the (at most ``k``) best of the
-            first ``reverse_rows`` queries that score at least the threshold against them.
+        reverse_ids: Corpus ids that are not queries and score at least the threshold
+            against one of the first ``reverse_rows`` queries.
+        reverse_scores: One row per ``reverse_ids`` entry: its score against each of
+            those queries, ``-inf`` below the threshold.
     """
 
     forward: Neighbours
-    reverse: Neighbours = field(default_factory=dict)
+    reverse_ids: list[str] = field(default_factory=list)
+    reverse_scores: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
 
 
 def knn(
@@ -59,7 +62,12 @@ def knn(
     for ids, matrix in chunks:
         if len(ids) and matrix.shape[1] == scan.queries.shape[1]:
             scan.add(list(ids), np.asarray(matrix, dtype=np.float32))
-    return KnnResult(forward=scan.forward(), reverse=scan.reverse)
+    reverse = (
+        np.concatenate(scan.reverse, axis=0)
+        if scan.reverse
+        else np.zeros((0, reverse_rows), dtype=np.float32)
+    )
+    return KnnResult(forward=scan.forward(), reverse_ids=scan.reverse_ids, reverse_scores=reverse)
 
 
 class _Scan:
@@ -79,7 +87,8 @@ class _Scan:
         self.names: list[str] = []
         self.best = np.full((len(self.query_ids), k), -np.inf, dtype=np.float32)
         self.best_at = np.full((len(self.query_ids), k), -1, dtype=np.int64)
-        self.reverse: Neighbours = {}
+        self.reverse_ids: list[str] = []
+        self.reverse: list[np.ndarray] = []
 
     def add(self, ids: list[str], matrix: np.ndarray) -> None:
         scores = self.queries @ matrix.T
@@ -104,14 +113,10 @@ class _Scan:
 
     def _collect_reverse(self, scores: np.ndarray, ids: list[str]) -> None:
         hit = np.isfinite(scores).any(axis=0)
-        for col in np.nonzero(hit)[0]:
-            if ids[col] in self.position:
-                continue
-            column = scores[:, col]
-            order = np.argsort(-column, kind="stable")[: max(self.k, 1)]
-            self.reverse[ids[col]] = [
-                (self.query_ids[row], float(column[row])) for row in order if column[row] > -np.inf
-            ]
+        cols = [col for col in np.nonzero(hit)[0] if ids[col] not in self.position]
+        if cols:
+            self.reverse_ids.extend(ids[col] for col in cols)
+            self.reverse.append(scores[:, cols].T.copy())
 
     def forward(self) -> Neighbours:
         found: Neighbours = {}

@@ -14,7 +14,7 @@ from itertools import chain
 import numpy as np
 import sqlalchemy as sa
 
-from medkb.graph.knn import Neighbours, knn
+from medkb.graph.knn import KnnResult, Neighbours, knn
 from medkb.models import QAPair, Relation, Vector
 from medkb.stores.relational import relations, vectors
 from medkb.stores.relational.schema import qa
@@ -71,21 +71,29 @@ def similarity_links(
     found = knn(
         query_ids, queries, chain(chunks, batch), k=k, threshold=threshold, reverse_rows=len(ids)
     )
-    return similarity_relations(found.forward, _entering(conn, found.reverse, k=k), k=k)
+    entering = _entering(conn, found, ids, k=k)
+    return similarity_relations(found.forward, entering, k=k)
 
 
-def _entering(
-    conn: sa.Connection, candidates: Neighbours, *, k: int
-) -> dict[str, list[tuple[str, float]]]:
-    """The new pairs that enter each candidate's ``k`` nearest (its ``k``-th link or better)."""
-    kth = relations.kth_similarity(conn, sorted(candidates), k=k)
-    found = {}
-    for qa_id, hits in candidates.items():
-        floor = kth.get(qa_id)
-        kept = [(new, s) for new, s in hits if floor is None or s >= floor - LINK_TOLERANCE]
-        if kept:
-            found[qa_id] = kept
-    return found
+def _entering(conn: sa.Connection, found: KnnResult, new: Sequence[str], *, k: int) -> Neighbours:
+    """The new pairs that enter each other pair's ``k`` nearest (its ``k``-th link or better)."""
+    if not found.reverse_ids:
+        return {}
+    kth = relations.kth_similarity(conn, found.reverse_ids, k=k)
+    floors = np.array(
+        [kth.get(qa_id, -np.inf) - LINK_TOLERANCE for qa_id in found.reverse_ids],
+        dtype=np.float32,
+    )
+    scores = found.reverse_scores
+    if scores.shape[1] > k:  # at most k of the batch can be among a pair's k nearest
+        kth_best = -np.partition(-scores, k - 1, axis=1)[:, k - 1]
+        floors = np.maximum(floors, kth_best)
+    rows, cols = np.nonzero(scores >= floors[:, None])
+    entering: Neighbours = {}
+    for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
+        score = float(scores[row, col])
+        entering.setdefault(found.reverse_ids[row], []).append((new[col], score))
+    return entering
 
 
 def similarity_relations(

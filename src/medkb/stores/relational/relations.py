@@ -155,27 +155,34 @@ def count_relations(conn: sa.Connection, *, tenant_id: str) -> dict[str, int]:
     return {kind: int(count) for kind, count in rows}
 
 
-def kth_similarity(conn: sa.Connection, ids: Sequence[str], *, k: int) -> dict[str, float | None]:
-    """Each id's ``k``-th strongest derived ``similar_to`` confidence (``None``: fewer links).
+def kth_similarity(conn: sa.Connection, ids: Sequence[str], *, k: int) -> dict[str, float]:
+    """Each id's ``k``-th strongest derived ``similar_to`` confidence; ids with fewer links
+    are absent.
 
     The derived links of a pair include its ``k`` nearest pairs, so this is the score a new
     pair must reach to enter that neighbourhood.
     """
-    scores: dict[str, list[float]] = {qa_id: [] for qa_id in ids}
+    rank = (
+        sa.func.row_number()
+        .over(partition_by=relations.c.source_id, order_by=relations.c.confidence_score.desc())
+        .label("rank")
+    )
+    found: dict[str, float] = {}
     for start in range(0, len(ids), 1000):
-        rows = conn.execute(
-            sa.select(relations.c.source_id, relations.c.confidence_score).where(
+        ranked = (
+            sa.select(relations.c.source_id, relations.c.confidence_score, rank)
+            .where(
                 relations.c.source_id.in_(list(ids[start : start + 1000])),
                 relations.c.relation_type == "similar_to",
                 relations.c.origin == "similarity",
             )
+            .subquery()
         )
-        for source_id, confidence in rows:
-            scores[source_id].append(float(confidence))
-    return {
-        qa_id: sorted(found, reverse=True)[k - 1] if len(found) >= k else None
-        for qa_id, found in scores.items()
-    }
+        rows = conn.execute(
+            sa.select(ranked.c.source_id, ranked.c.confidence_score).where(ranked.c.rank == k)
+        )
+        found.update((source_id, float(confidence)) for source_id, confidence in rows)
+    return found
 
 
 def similar_pairs(conn: sa.Connection, ids: Sequence[str]) -> set[tuple[str, str]]:

@@ -1,8 +1,8 @@
 """Reading the stored embeddings (``qa_embeddings``) in bounded chunks.
 
 The relational store keeps every pair's three vectors as float32 bytes; this module hands
-one field of a tenant's pairs back as ``(ids, matrix)`` chunks in id order (keyset
-pagination), so a scan over 100,000 pairs never holds more than one chunk.
+one field of a tenant's pairs back as ``(ids, matrix)`` chunks from one streamed query,
+so a scan over 100,000 pairs never holds more than one chunk.
 """
 
 from __future__ import annotations
@@ -26,24 +26,20 @@ def field_chunks(
     size: int = CHUNK_ROWS,
     exclude: Collection[str] = (),
 ) -> Iterator[tuple[list[str], np.ndarray]]:
-    """``field`` vectors of ``tenant_id``'s pairs, ``size`` rows at a time, by id.
+    """``field`` vectors of ``tenant_id``'s pairs, ``size`` rows at a time.
 
-    Ids in ``exclude`` are left out. Each chunk holds vectors of one dimension: rows of
-    another (a pair written by a process still on an older model) go to their own chunk.
+    One streamed query (a server-side cursor on PostgreSQL), so a scan costs one pass
+    whatever the size. Ids in ``exclude`` are left out. Each chunk holds vectors of one
+    dimension: rows of another (a pair written by a process still on an older model) go
+    to their own chunk.
     """
-    last = ""
-    while True:
-        rows = conn.execute(
-            sa.select(embeddings.c.qa_id, embeddings.c.vector)
-            .join(qa, qa.c.id == embeddings.c.qa_id)
-            .where(qa.c.tenant_id == tenant_id, embeddings.c.field == field)
-            .where(embeddings.c.qa_id > last)
-            .order_by(embeddings.c.qa_id)
-            .limit(size)
-        ).all()
-        if not rows:
-            return
-        last = rows[-1].qa_id
+    query = (
+        sa.select(embeddings.c.qa_id, embeddings.c.vector)
+        .join(qa, qa.c.id == embeddings.c.qa_id)
+        .where(qa.c.tenant_id == tenant_id, embeddings.c.field == field)
+    )
+    result = conn.execute(query.execution_options(yield_per=size))
+    for rows in result.partitions():
         yield from _by_dimension([(r.qa_id, r.vector) for r in rows if r.qa_id not in exclude])
 
 
