@@ -13,8 +13,8 @@ Near-ties are not demanded: a neighbour is required only when it beats the next-
 candidate (and the threshold) by :data:`TIE_MARGIN`, so rounding never reads as drift.
 :func:`repair_graph` adds the missing links, deletes the dangling rows and queues the
 touched pairs in the outbox (their ``related_nodes`` change); ``sync repair`` then applies
-them. The check is a k-NN over all of the tenant's pairs: O(n²·d) arithmetic, about a
-minute for 100,000 pairs of 384 dimensions on two cores.
+them. The check is a k-NN over all of the tenant's pairs: O(n²·d) arithmetic (7.6 s for
+10,000 pairs of 256 dimensions, docs/benchmarks.md).
 """
 
 from __future__ import annotations
