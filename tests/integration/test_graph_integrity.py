@@ -257,3 +257,21 @@ def test_relation_to_another_tenants_pair_never_appears_in_graph_or_get(
     assert "b-only" not in graph_nodes(kb)
     assert all("b-only" not in get_targets(kb, p.id) for p in CARDIO)
     assert all(rel["type"] != "cause_of" for rel in kb.get("htn-causes")["relations"])
+
+
+def test_relation_to_another_tenants_pair_never_makes_the_writer_link_that_pair(
+    kb: KnowledgeBase, other_tenant: KnowledgeBase
+) -> None:
+    kb.settings.graph.similar_threshold = 0.0
+    kb.add(CARDIO)
+    other_tenant.add([pair("b-only", "What raises blood pressure?", "Clinic B's private answer.")])
+    insert_relation(kb, "htn-symptoms", "b-only", origin="manual")
+    kb.update("htn-symptoms", response="Usually none; sometimes headaches or nosebleeds.")
+    kb.delete("htn-treatment")
+    with kb.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(relations.c.source_id, relations.c.target_id).where(
+                sa.or_(relations.c.source_id == "b-only", relations.c.target_id == "b-only")
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [("htn-symptoms", "b-only")]  # only the forged row

@@ -121,7 +121,7 @@ class Writer:
         """Delete pairs, their relations, and their id from every ``related_nodes``."""
         now = self.clock()
         with self.engine.begin() as conn:
-            neighbours = relations.neighbour_ids(conn, ids)
+            neighbours = relations.neighbour_ids(conn, ids, tenant_id=self.tenant_id)
             deleted = pairs.delete_pairs(conn, ids, tenant_id=self.tenant_id)
             touched = (set(deleted) | neighbours) if deleted else set()
             if deleted:
@@ -181,7 +181,7 @@ class Writer:
                 conn,
                 tenant_id=self.tenant_id,
                 changed={p.id: v.combined for p, v in zip(batch, vectors, strict=True)},
-                relink=relations.neighbour_ids(conn, ids),
+                relink=relations.neighbour_ids(conn, ids, tenant_id=self.tenant_id),
                 k=self.graph.similar_k,
                 threshold=self.graph.similar_threshold,
             )
@@ -198,7 +198,7 @@ class Writer:
         ids = [p.id for p in batch]
         with self.engine.begin() as conn:
             pairs.ensure_tenant(conn, self.tenant_id, now=now)
-            before = relations.neighbour_ids(conn, ids)
+            before = relations.neighbour_ids(conn, ids, tenant_id=self.tenant_id)
             pairs.write_pairs(conn, batch, vectors, existing=existing, now=now)
             links = self._relations(conn, batch, similar)
             relations.replace_derived(conn, ids, links, tenant_id=self.tenant_id, now=now)

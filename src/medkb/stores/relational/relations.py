@@ -137,11 +137,19 @@ def outgoing(
     return found
 
 
-def neighbour_ids(conn: sa.Connection, ids: Collection[str]) -> set[str]:
-    """Every pair linked to one of ``ids``, in either direction."""
+def neighbour_ids(conn: sa.Connection, ids: Collection[str], *, tenant_id: str) -> set[str]:
+    """Every pair of ``tenant_id`` linked to one of ``ids``, in either direction."""
     ids = list(ids)
-    out = sa.select(relations.c.target_id).where(relations.c.source_id.in_(ids))
-    back = sa.select(relations.c.source_id).where(relations.c.target_id.in_(ids))
+    out = (
+        sa.select(relations.c.target_id)
+        .join(qa, qa.c.id == relations.c.target_id)
+        .where(relations.c.source_id.in_(ids), qa.c.tenant_id == tenant_id)
+    )
+    back = (
+        sa.select(relations.c.source_id)
+        .join(qa, qa.c.id == relations.c.source_id)
+        .where(relations.c.target_id.in_(ids), qa.c.tenant_id == tenant_id)
+    )
     return {row[0] for row in conn.execute(sa.union(out, back))}
 
 
