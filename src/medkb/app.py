@@ -20,6 +20,7 @@ from medkb.ingest.loaders import OVERLONG_MODES, Overlong
 from medkb.ingest.pipeline import Ingestor, IngestReport, Progress
 from medkb.ingest.writer import Writer, WriteResult
 from medkb.models import FILTERABLE_KEYS, QAMetadata, QAPair
+from medkb.search.pii import redact_pii
 from medkb.search.results import QueryResult
 from medkb.search.service import QueryOptions, Searcher
 from medkb.stores.objects.local import LocalObjectStore
@@ -64,6 +65,7 @@ class KnowledgeBase:
             settings=settings.search,
             tenant_id=self.tenant_id,
             answerer=Answerer(settings.answer, embedder=settings.embedder),
+            redact_logs=settings.privacy.redact_query_logs,
         )
 
     def __enter__(self) -> KnowledgeBase:
@@ -142,7 +144,8 @@ class KnowledgeBase:
         """The pair with its metadata, sources, relations and sync state."""
         with self.engine.connect() as conn:
             pair = self._pair(conn, qa_id)
-            rels = relations.outgoing(conn, [qa_id])[qa_id]
+            found = relations.outgoing(conn, [qa_id], tenant_id=self.tenant_id, active_only=True)
+            rels = found[qa_id]
             state = outbox.sync_state(conn, qa_id)
         return {**pair.to_dict(), "relations": [r.to_dict() for r in rels], "sync": state}
 
@@ -180,9 +183,15 @@ class KnowledgeBase:
                 query_log_id,
                 tenant_id=self.tenant_id,
                 rating=rating,
-                comment=comment,
+                comment=self._private(comment),
                 now=utcnow(),
             )
+
+    def _private(self, text: str | None) -> str | None:
+        """``text`` as it may be stored in ``query_logs`` (``privacy.redact_query_logs``)."""
+        if text is None or not self.settings.privacy.redact_query_logs:
+            return text
+        return redact_pii(text)
 
     def sync(self) -> int:
         """Apply every due outbox row to the vector store; return how many ids were applied."""

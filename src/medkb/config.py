@@ -218,6 +218,17 @@ class AnswerSettings(BaseModel):
     )
 
 
+class PrivacySettings(BaseModel):
+    """What medkb keeps of the people who ask (docs/privacy.md)."""
+
+    redact_query_logs: bool = Field(
+        True,
+        description="Replace e-mail addresses, phone numbers, US SSN / UK NI numbers, payment "
+        "card numbers and IBANs with placeholders ([email], [phone], ...) in the query text, "
+        "answer and feedback comment stored in query_logs; false stores them raw.",
+    )
+
+
 class Settings(BaseSettings):
     """Everything configurable about one medkb knowledge base."""
 
@@ -269,6 +280,9 @@ class Settings(BaseSettings):
         default_factory=AnswerSettings, description="Answer safety and composition."
     )
     sync: SyncSettings = Field(default_factory=SyncSettings, description="Sync workers.")
+    privacy: PrivacySettings = Field(
+        default_factory=PrivacySettings, description="Personal data in the query logs."
+    )
 
     @model_validator(mode="after")
     def _check_urls(self) -> Settings:
