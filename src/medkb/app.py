@@ -62,7 +62,7 @@ class KnowledgeBase:
             embedder=embedder,
             settings=settings.search,
             tenant_id=self.tenant_id,
-            answerer=Answerer(settings.answer, embedder=settings.embedder),
+            answerer=Answerer(settings.answer, embedder=settings.embedder, encoder=embedder),
         )
 
     def __enter__(self) -> KnowledgeBase:

@@ -30,6 +30,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from medkb.answer import redflag_cues as cues
+from medkb.answer import redflag_cues_more
+
+#: Every cue, the first list's and the triage step's.
+ALL_CUES: tuple[cues.Cue, ...] = (*cues.CUES, *redflag_cues_more.CUES)
 
 _TYPOS = {
     "cant": "can't",
@@ -75,28 +79,46 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
+@dataclass(frozen=True)
+class RuleScores:
+    """What the cues say about a normalised message, per category."""
+
+    scores: dict[str, float]
+    #: The matched cue texts per category with their weights, heaviest first.
+    cues: dict[str, list[tuple[str, float]]]
+    informational: bool
+    urgent: bool
+
+
 def detect(text: str) -> RedFlag | None:
-    """Return the emergency ``text`` describes, or ``None``.
+    """Return the emergency ``text`` describes by the cues alone, or ``None``.
 
     Args:
         text: The user's raw message (greetings and all).
 
     Returns:
         The category, the matched cue and the category's score; ``None`` when no category
-        reaches 1.
+        reaches 1. :mod:`medkb.answer.triage` adds numbers and the semantic match.
     """
-    norm = normalise(text)
-    informational = _is_informational(norm)
-    found = list(_live_matches(norm, informational=informational))
-    scores, best_cue = _score(found, urgent=bool(cues.URGENCY.search(norm)) and not informational)
-    flagged = [c for c in cues.CATEGORIES if scores.get(c, 0.0) >= 1.0]
+    found = rule_scores(normalise(text))
+    flagged = [c for c in cues.CATEGORIES if found.scores.get(c, 0.0) >= 1.0]
     if not flagged:
         return None
-    category = max(flagged, key=lambda c: (scores[c], -cues.CATEGORIES.index(c)))
-    return RedFlag(category=category, cue=best_cue[category], score=scores[category])
+    category = max(flagged, key=lambda c: (found.scores[c], -cues.CATEGORIES.index(c)))
+    cue = found.cues[category][0][0]
+    return RedFlag(category=category, cue=cue, score=found.scores[category])
 
 
-def _is_informational(norm: str) -> bool:
+def rule_scores(norm: str) -> RuleScores:
+    """Per-category cue scores of the normalised message ``norm``."""
+    informational = is_informational(norm)
+    found = list(_live_matches(norm, informational=informational))
+    urgent = bool(cues.URGENCY.search(norm)) and not informational and not cues.CHRONIC.search(norm)
+    scores, matched = _score(found, urgent=urgent)
+    return RuleScores(scores, matched, informational, urgent)
+
+
+def is_informational(norm: str) -> bool:
     """A general question that says nothing about the asker or someone they know."""
     general = bool(cues.QUESTION_START.search(norm) or cues.INFORMATIONAL.search(norm))
     return general and not cues.PERSONAL.search(norm)
@@ -105,7 +127,7 @@ def _is_informational(norm: str) -> bool:
 def _live_matches(norm: str, *, informational: bool) -> Iterator[tuple[cues.Cue, str]]:
     """Every cue match that is not negated, past, hypothetical or merely informational."""
     clauses = _clauses(norm)
-    for cue in cues.CUES:
+    for cue in ALL_CUES:
         if informational and not cue.always:
             continue
         for match in cue.pattern.finditer(norm):
@@ -132,9 +154,19 @@ def _clause_of(clauses: list[tuple[int, int]], offset: int) -> tuple[int, int]:
     return clauses[-1]
 
 
+def suppressed_at(norm: str, offset: int) -> bool:
+    """Whether the clause around ``offset`` negates, dates or hypothesises what is there."""
+    start, end = _clause_of(_clauses(norm), offset)
+    return _suppressed_span(norm, start, end, offset)
+
+
 def _suppressed(norm: str, start: int, end: int, match: re.Match[str]) -> bool:
     """Whether the clause negates, dates or hypothesises the matched cue."""
-    before = norm[start : match.start()]
+    return _suppressed_span(norm, start, end, match.start())
+
+
+def _suppressed_span(norm: str, start: int, end: int, offset: int) -> bool:
+    before = norm[start:offset]
     clause = norm[start:end]
     lead = " ".join(before.split()[-_NEGATION_WINDOW:])
     return bool(
@@ -147,21 +179,25 @@ def _suppressed(norm: str, start: int, end: int, match: re.Match[str]) -> bool:
 
 def _score(
     found: list[tuple[cues.Cue, str]], *, urgent: bool
-) -> tuple[dict[str, float], dict[str, str]]:
-    """Per-category scores and the heaviest cue of each category."""
+) -> tuple[dict[str, float], dict[str, list[tuple[str, float]]]]:
+    """Per-category scores and the cues of each category, heaviest first."""
     scores: dict[str, float] = {}
-    best: dict[str, tuple[float, str]] = {}
+    matched: dict[str, list[tuple[str, float]]] = {}
     contexts = {c for cue, _ in found if cue.context for c in cue.weights}
+    seen: set[tuple[str, str]] = set()
     for cue, text in found:
         for category, weight in cue.weights.items():
             if category in cues.NEEDS_CONTEXT and category not in contexts:
                 continue
+            if (category, text) in seen:  # two cues matching the same words count once
+                continue
+            seen.add((category, text))
             scores[category] = scores.get(category, 0.0) + weight
-            if not cue.context and weight > best.get(category, (0.0, ""))[0]:
-                best[category] = (weight, text)
+            if not cue.context:
+                matched.setdefault(category, []).append((text, weight))
     for category in list(scores):
-        if category not in best:  # only context cues: nothing happened yet
+        if category not in matched:  # only context cues: nothing happened yet
             del scores[category]
         elif urgent:
             scores[category] += 0.5
-    return scores, {category: text for category, (_, text) in best.items()}
+    return scores, {c: sorted(found, key=lambda item: -item[1]) for c, found in matched.items()}

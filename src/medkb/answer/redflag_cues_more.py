@@ -1,0 +1,412 @@
+"""More cues for :mod:`medkb.answer.redflags`: the categories added with the triage step.
+
+Same form as :mod:`medkb.answer.redflag_cues` (a weight of 1 flags alone, 0.5 needs a
+second cue, a number or a semantic match of the same category). Written against the
+``tune`` half of ``tests/data/triage.jsonl``; the ``report`` half measures them.
+"""
+
+from __future__ import annotations
+
+from medkb.answer.redflag_cues import Cue, _cue
+
+_CANT = r"(?:can't|cannot|can not|unable to|couldn't)"
+_SOMEONE = r"(?:my|his|her|the|their|our|your)"
+
+CUES: tuple[Cue, ...] = (
+    # cardiac
+    _cue(
+        r"\bchest\b.{0,40}\b(?:sitting on|elephant|band|vice|crushing|squeez\w*|heav\w*|"
+        r"pressure|tight\w*)",
+        cardiac=0.5,
+    ),
+    _cue(r"\b(?:clutching|holding|grabbing) (?:his|her|my) chest", cardiac=0.5),
+    _cue(
+        r"\b(?:pain|ache|tightness)\b.{0,40}\b(?:into|to|down|up) (?:my|his|her|the|both)? ?"
+        r"(?:left )?(?:arms?|jaw|neck|shoulder)",
+        r"\b(?:arm|arms)\b.{0,20}\b(?:heavy|tingl\w*|numb|dead)\b",
+        cardiac=0.5,
+    ),
+    _cue(r"\bno pulse\b", r"\b(?:doing|giving|started) cpr\b", cardiac=1, consciousness=1),
+    _cue(r"\bnitro\w*\b.{0,40}\b(?:still|not help|didn't help|no help)", cardiac=1),
+    _cue(r"\b(?:nause\w*|nausia|feel sick|threw up)\b", cardiac=0.5, abdomen=0.25),
+    _cue(r"\b(?:grey|gray|ashen|pale)\b", cardiac=0.5, bleeding=0.5, arrhythmia=0.5),
+    # stroke
+    _cue(
+        r"\b(?:talking|speaking) (?:nonsense|gibberish|rubbish)",
+        r"\bwords (?:are )?(?:jumbled|mixed up|muddled)",
+        rf"\b{_CANT} (?:find|get) (?:her|his|my|the) words",
+        rf"\b{_CANT} (?:talk|speak) (?:properly|proper|right|clearly)",
+        r"\bnot making sense\b",
+        stroke=0.5,
+        consciousness=0.5,
+    ),
+    _cue(
+        r"\b(?:unable to|can't|cannot) move (?:his|her|my) (?:right|left) (?:side|arm|leg)",
+        r"\b(?:right|left) (?:hand|arm|leg|side)\b.{0,20}\b(?:won't work|not working|dead|flopp\w*"
+        r"|gave way|went numb)",
+        r"\bface\b.{0,25}\b(?:dropped|looks? (?:weird|wierd|strange|funny) (?:on )?one side)",
+        r"\bone side of (?:her|his|my) face",
+        stroke=1,
+    ),
+    _cue(r"\bdouble vision\b", r"\bcan't walk straight\b", stroke=0.5, head_spine=0.5, eye=0.25),
+    # breathing
+    _cue(
+        r"\basthma attack\b",
+        r"\binhaler\b.{0,30}\b(?:not|isn't|doesn't|does nothing|no) ?(?:help\w*|work\w*)?",
+        r"\bworking (?:so |really )?hard to breathe",
+        r"\bstruggling (?:to|for) (?:get )?(?:breathe?|air)",
+        r"\bcan (?:only )?say (?:two|2|a few|one) words",
+        r"\bcan't finish a sentence",
+        r"\bchoked on\b",
+        breathing=1,
+    ),
+    _cue(r"\bbreathing (?:hard|heavily|heavy|weird|strange|slowly|slow)\b", breathing=0.5),
+    _cue(r"\bheavy breathing\b", r"\bdeep and fast\b", breathing=0.5, glucose=0.5),
+    # anaphylaxis
+    _cue(
+        r"\ballergic to\b",
+        r"\b(?:stung|sting)\b",
+        r"\b(?:ate|eaten|eating) (?:some |a )?(?:nuts?|peanuts?|shrimp|shellfish|crab|prawns)",
+        anaphylaxis=0.5,
+    ),
+    _cue(
+        r"\b(?:lips?|tongue|face|eyes?)\b.{0,20}\b(?:blew up|blown up|huge|swell\w*|swoll\w*|"
+        r"puff\w*)",
+        r"\bblotchy\b",
+        r"\bitchy all over\b",
+        anaphylaxis=0.5,
+    ),
+    _cue(r"\bwheez\w*", r"\bcough\w*\b", r"\bhard to swallow\b", anaphylaxis=0.5),
+    # bleeding
+    _cue(
+        r"\b(?:black|tarry) (?:poo|poop|stools?)",
+        r"\bpoo?p? is black",
+        r"\b(?:poop|poo|stool)\b.{0,10}\bblack\b",
+        r"\b(?:loads|lots|a lot) of blood\b",
+        r"\bcoffee grounds\b",
+        r"\bblood (?:is )?(?:pouring|gushing|pumping)",
+        r"\bpumping out\b",
+        bleeding=1,
+    ),
+    _cue(r"\b(?:faint|dizzy)\b", bleeding=0.5),
+    # poisoning
+    _cue(
+        r"\b(?:took|swallowed|ate|drank|had)\b.{0,30}\b(?:a bunch|a handful|loads|lots|all)\b",
+        r"\bempty (?:bottle|box|packet|pack)\b",
+        r"\b(?:weed ?killer|antifreeze|lamp oil|paraffin|white spirit|pesticide|rat poison|"
+        r"toilet cleaner|drain cleaner|dishwasher (?:pods?|tablets?)|laundry (?:pods?|capsules?)"
+        r"|washing (?:pods?|capsules?)|button batter\w*|bleach)",
+        poisoning=1,
+    ),
+    _cue(
+        r"\b(?:xanax|valium|diazepam|oxycodone|oxy|morphine|codeine|tramadol|sertraline|"
+        r"fluoxetine|citalopram|amitriptyline|insulin|lithium|adhd pills|sleeping pills)\b",
+        poisoning=0.5,
+    ),
+    _cue(
+        r"\b(?:gas (?:heater|fire|boiler)|boiler|carbon monoxide|generator|exhaust)\b",
+        r"\bfumes\b",
+        r"\bmixed bleach\b",
+        poisoning=0.5,
+        breathing=0.25,
+    ),
+    _cue(r"\b(?:we all|all of us|everyone (?:here|in the house))\b", poisoning=0.5),
+    # seizure
+    _cue(
+        r"\bseizure\b.{0,20}\b(?:won't|wont|not) stop",
+        r"\b(?:twitching|jerking|shaking)\b.{0,30}\b(?:foam\w*|unrespon\w*|not respond\w*)",
+        r"\bfoaming at the mouth",
+        r"\bhad a (?:seizure|fit)\b.{0,30}\b(?:bath|water|pool|pregnan\w*)",
+        r"\b(?:seizure|fit) with (?:his|her) fever",
+        seizure=1,
+    ),
+    _cue(r"\b(?:shaking|jerking|twitching) all over\b", seizure=0.5),
+    # glucose
+    _cue(
+        r"\b(?:diabetic|diabetes|type ?[12]|insulin|hypo)\b",
+        r"\bketones?\b",
+        r"\bfruity\b",
+        glucose=0.5,
+    ),
+    _cue(r"\b(?:acting|seems?) (?:drunk|strange|weird|odd)\b", glucose=0.5),
+    _cue(
+        r"\bconfus\w*",
+        rf"\b{_CANT} (?:think|focus|concentrate)",
+        r"\bshak(?:y|ing)\b",
+        r"\bsweat\w*",
+        r"\bslurr\w*",
+        glucose=0.25,
+    ),
+    _cue(r"\bdka\b", glucose=1),
+    # altered consciousness
+    _cue(
+        r"\b(?:passed out|blacked out)\b.{0,40}\b(?:not|isn't|won't|hasn't) (?:waking|wake|come|"
+        r"respond)",
+        r"\b(?:only )?respond\w* (?:only )?to pain\b",
+        r"\bhasn't come (?:round|around|to)\b",
+        r"\b(?:won't|can't|cannot) (?:wake|rouse)\b",
+        r"\bnot answering (?:questions|us|me)\b",
+        r"\bnodding off\b",
+        r"\bbarely keep (?:her|him|them) awake\b",
+        r"\bpassed out with vomit\b",
+        consciousness=1,
+    ),
+    _cue(r"\bhard to (?:rouse|wake)\b", consciousness=0.5),
+    _cue(r"\bfloppy\b", consciousness=0.5),
+    _cue(
+        r"\bhallucinat\w*",
+        r"\bdoesn't (?:recogni[sz]e|know) (?:me|us|where)\b",
+        r"\bseeing things\b",
+        r"\b(?:acting|talking) (?:really )?(?:strange|strangely|weird|odd)",
+        r"\bnot (?:like )?(?:her|him)sel[fv]\b",
+        r"\bnot acting (?:him|her)self\b",
+        r"\bgibberish\b",
+        r"\bstaring\b",
+        r"\bagitated\b",
+        consciousness=0.5,
+        head_spine=0.25,
+    ),
+    # head and spine
+    _cue(
+        r"\b(?:hit|bumped|banged|knocked|whacked)\b.{0,25}\bhead\b",
+        r"\bon (?:his|her|my|the) head\b",
+        r"\bknocked out\b",
+        r"\b(?:fell|fall|fallen)\b.{0,30}\b(?:stairs|bunk|bed|ladder|bike|horse|trampoline|"
+        r"climbing frame|slide|height|ice)\b",
+        r"\b(?:car|bike|motorbike) (?:crash|accident)\b",
+        r"\bcrash\b",
+        r"\bdove into shallow",
+        head_spine=0.5,
+    ),
+    _cue(
+        rf"\b{_CANT} (?:feel|move) (?:his|her|my|their) (?:legs|feet|arms)",
+        r"\b(?:legs|feet|hands|arms) (?:are |feel |went )?(?:numb|tingl\w*)",
+        r"\bnumb legs\b",
+        r"\bclear fluid (?:from|coming)",
+        r"\bone pupil (?:bigger|larger)",
+        r"\bpupils? (?:are )?(?:different|uneven)",
+        r"\bkeeps? repeating (?:him|her|my)sel[fv]",
+        head_spine=0.5,
+        vascular=0.25,
+    ),
+    _cue(r"\bneck (?:pain|hurts)\b", r"\bback pain\b", head_spine=0.5),
+    _cue(r"\bblood thinners?\b", r"\bwarfarin\b", head_spine=0.5, bleeding=0.5),
+    # sepsis and meningitis
+    _cue(
+        r"\b(?:chills|rigou?rs|shaking chills)\b",
+        r"\bchemo\w*\b",
+        r"\b(?:neck so stiff|chin to (?:his|her|my )?chest)",
+        r"\bpneumonia\b",
+        r"\bcellulitis\b",
+        r"\b(?:wound|incision)\b.{0,30}\b(?:red|hot|pus|oozing)\b",
+        r"\bkidney infection\b",
+        r"\buti\b",
+        sepsis=0.5,
+    ),
+    _cue(r"\b(?:red-purple|purple|purplish) (?:dots|spots|rash)", sepsis=1),
+    # acute abdomen
+    _cue(
+        r"\b(?:severe|terrible|excruciating|unbearable|agonising|agonizing|worst|10/10|"
+        r"stabbing|sharp|really bad|so bad)\b.{0,40}\b(?:belly|stomach|tummy|abdom\w*|"
+        r"abdominal|groin|testicle|ribs|side)\b",
+        r"\b(?:belly|stomach|tummy|abdom\w*)\b.{0,25}\b(?:rock hard|hard as a board|swollen|"
+        r"agony|severe|excruciating)\b",
+        r"\bin agony\b",
+        abdomen=0.5,
+    ),
+    _cue(
+        r"\bvomiting green\b",
+        r"\b(?:hasn't|hasnt|not) (?:pooped|passed wind|passed gas)",
+        r"\btesticle\b",
+        r"\bkicked in the (?:balls|groin)",
+        r"\bredcurrant jelly\b",
+        r"\blump in (?:my|his|her) groin\b",
+        r"\bhurts more when i let go\b",
+        r"\byellow (?:eyes|skin)\b",
+        r"\bbloody diarrh\w*",
+        r"\bdrawing (?:his|her) knees up\b",
+        abdomen=0.5,
+    ),
+    _cue(r"\bcan't (?:stand up straight|lie still|move)\b", abdomen=0.5),
+    # aortic dissection and pulmonary embolism
+    _cue(
+        r"\b(?:tearing|ripping|torn|ripped)\b",
+        r"\bthrough to (?:my|his|her|the) back\b",
+        r"\bbetween (?:my|his|her|the) shoulder blades\b",
+        r"\bdifferent in each arm\b",
+        r"\bmarfan\w*",
+        r"\baneurysm\b",
+        vascular=0.5,
+    ),
+    _cue(
+        r"\b(?:long (?:flight|car journey|drive|trip)|after (?:my |his |her )?(?:knee |hip )?"
+        r"(?:surgery|operation|c-section|replacement))",
+        r"\b(?:calf|leg)\b.{0,30}\bswollen\b",
+        r"\bswollen (?:painful )?(?:calf|leg)\b",
+        r"\bon the pill\b",
+        r"\bhad a clot\b",
+        r"\bwhen i (?:breathe|take a (?:deep )?breath)\b",
+        r"\bworse (?:on|when) breathing in\b",
+        r"\bcoughing (?:up )?blood\b",
+        r"\bhip replacement\b",
+        vascular=0.5,
+    ),
+    _cue(r"\bsudden(?:ly)?\b.{0,40}\b(?:breathless|short of breath|chest pain)", vascular=0.25),
+    # arrhythmia
+    _cue(
+        r"\bheart\b.{0,20}\b(?:racing|pounding|going crazy|fluttering|irregular|beating fast)",
+        r"\bpalpitations\b",
+        r"\bpacemaker\b",
+        arrhythmia=0.5,
+    ),
+    _cue(
+        r"\b(?:faint\w*|pass(?:ed)? out|passing out|black(?:ed)? out|collapsed|light ?headed|"
+        r"dizzy)\b",
+        arrhythmia=0.5,
+        consciousness=0.25,
+    ),
+    # obstetric
+    _cue(
+        r"\bpregnant\b",
+        r"\b\d\d ?(?:weeks|wks)\b(?! ago)",
+        r"\bweeks pregnant\b",
+        r"\bgave birth\b",
+        r"\bc-?section\b",
+        context=True,
+        obstetric=0.5,
+    ),
+    _cue(
+        r"\bwaters? (?:broke|has broken|have gone|went)",
+        r"\bsomething in my vagina\b",
+        r"\bbaby (?:hasn't|has not) moved\b",
+        r"\bsoaking a pad\b",
+        obstetric=1,
+    ),
+    _cue(
+        r"\bbleeding\b",
+        r"\bpuffy\b",
+        r"\bseeing (?:spots|stars)",
+        r"\bheadache\b",
+        r"\bbreathless\b",
+        r"\bchest pain\b",
+        r"\bseizure\b",
+        r"\b(?:can't|cannot) keep (?:even )?(?:water|anything) down\b",
+        r"\bnot peeing\b",
+        r"\bdizzy\b",
+        r"\btoo early\b",
+        obstetric=0.5,
+    ),
+    # newborns and infants
+    _cue(
+        r"\bgrunting\b",
+        r"\b(?:very |really )?yellow\b",
+        r"\blips (?:look |are )?blue\b",
+        r"\bwon't wake\b",
+        r"\bhigh pitched cry\b",
+        r"\bcold to (?:the )?touch\b",
+        r"\bno wet nappies\b",
+        r"\bvomiting every feed\b",
+        r"\bsleepy\b",
+        infant=0.5,
+    ),
+    # burns
+    _cue(
+        r"\b(?:boiling|hot) (?:water|oil|tea|coffee|soup)\b",
+        r"\b(?:scald\w*|burn(?:ed|t|s)?)\b",
+        r"\belectr(?:ic shock|ocuted)\b",
+        r"\b(?:acid|drain cleaner|caustic|lye)\b",
+        r"\bon fire\b",
+        r"\b(?:house|kitchen) fire\b",
+        r"\bfirework\b",
+        r"\bbonfire\b",
+        r"\bpulled the kettle\b",
+        r"\bgrabbed the iron\b",
+        r"\btouched the (?:oven|stove|hob)\b",
+        burns=0.5,
+    ),
+    _cue(
+        r"\bblister\w*",
+        r"\b(?:skin|it's) (?:peeling off|black|charred|white|leathery)",
+        r"\bblack in the middle\b",
+        r"\bsinged\b",
+        r"\bsoot\b",
+        r"\bbreathed in smoke\b",
+        r"\bsmoke inhalation\b",
+        r"\b(?:face|chest|whole arm|back|groin|hands?|legs?)\b",
+        r"\bhoarse\b",
+        r"\bred raw\b",
+        burns=0.5,
+    ),
+    # heat and cold injury
+    _cue(
+        r"\bheat ?stroke\b",
+        r"\bhypotherm\w*",
+        r"\bfrost ?bite\b",
+        r"\bfell through the ice\b",
+        r"\b(?:stopped|not) sweating\b",
+        r"\bhot car\b",
+        r"\bfrozen\b",
+        r"\bshivering stopped\b",
+        heat_cold=0.5,
+    ),
+    _cue(
+        r"\b(?:in the|from the) (?:sun|heat|heatwave|snow|cold)\b",
+        r"\b(?:heatwave|greenhouse|hot kitchen|sauna)\b",
+        r"\b(?:icy|cold) (?:water|lake|river|sea)\b",
+        r"\bno heating\b",
+        r"\b(?:very|freezing|so) cold\b",
+        r"\b(?:red )?hot(?: and)? dry skin\b",
+        r"\bskin (?:is )?burning hot\b",
+        r"\bvery hot\b",
+        r"\bin the snow\b",
+        r"\bhiking\b",
+        heat_cold=0.5,
+    ),
+    _cue(
+        r"\b(?:confus\w*|not making sense|staggering|slurr\w*|drowsy|sleepy|collapsed|passed out|"
+        r"floppy|barely talking|not responding|clumsy)\b",
+        r"\b(?:fingers|toes)\b.{0,20}\b(?:white|black|hard)",
+        heat_cold=0.5,
+    ),
+    # eye emergencies
+    _cue(
+        r"\b(?:bleach|chemical\w*|oven cleaner|acid|superglue|glue|cleaner|liquid|detergent)\b"
+        r".{0,30}\beyes?\b",
+        r"\beyes?\b.{0,20}\b(?:bleach|chemical|oven cleaner|acid|superglue)",
+        r"\b(?:splinter|metal|glass)\b.{0,20}\beye\b",
+        r"\b(?:curtain|shadow) (?:came|over|across|in)\b",
+        r"\bsudden(?:ly)? (?:blind\w*|loss of vision|lost (?:my |the )?vision)",
+        rf"\b{_CANT} see (?:out of|anything)",
+        r"\bhalos?\b",
+        eye=1,
+    ),
+    _cue(
+        r"\beyes?\b",
+        r"\bvision\b",
+        r"\bfloaters\b",
+        r"\bflashes\b",
+        r"\bpupil\b",
+        eye=0.5,
+    ),
+    _cue(r"\b(?:hit|poked|punch\w*|cork|flew into|stick)\b", eye=0.5),
+    _cue(
+        r"\b(?:painful|pain|bleeding|very blurry|bulging|double|much worse|leaking|screaming|"
+        r"burns?|won't open)\b",
+        eye=0.5,
+    ),
+    _cue(r"\beyes?\b|\bvision\b|\bpupils?\b|\bsee\b|\bsight\b", context=True, eye=0.0),
+    # suicide and self-harm
+    _cue(
+        r"\bgoodbye (?:notes?|messages?|letters?|mum|mom|dad)\b",
+        r"\b(?:hang(?:ing)?|hanged) (?:my|him|her)sel[fv]\b",
+        r"\bgoing to take them all\b",
+        r"\bpills ready\b",
+        r"\bgiving (?:his|her|my) things away\b",
+        r"\bend it\b",
+        r"\bno (?:reason|point) to keep living\b",
+        r"\bplanning it\b",
+        r"\bwant to do worse\b",
+        always=True,
+        suicide=1,
+    ),
+)
