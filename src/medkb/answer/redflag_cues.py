@@ -17,28 +17,30 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-#: Categories, most urgent first: ties between categories go to the earlier one.
+#: Categories, most specific first: a tie between two flagged categories goes to the earlier
+#: one, whose notice says more ("arrhythmia" over "cardiac", "infant" over
+#: "consciousness"); the generic ones come last.
 CATEGORIES = (
     "suicide",
     "poisoning",
     "anaphylaxis",
-    "breathing",
-    "cardiac",
-    "vascular",
-    "arrhythmia",
-    "stroke",
-    "bleeding",
-    "seizure",
-    "glucose",
-    "consciousness",
-    "head_spine",
     "obstetric",
     "infant",
-    "sepsis",
-    "abdomen",
-    "burns",
+    "vascular",
+    "arrhythmia",
+    "glucose",
     "heat_cold",
+    "seizure",
+    "stroke",
+    "sepsis",
+    "burns",
     "eye",
+    "head_spine",
+    "abdomen",
+    "cardiac",
+    "breathing",
+    "bleeding",
+    "consciousness",
 )
 
 
