@@ -79,7 +79,7 @@ def run(rows: Sequence[Row], match: triage.SemanticMatch | None, *, numbers: boo
             row.found = triage.assess(row.text, match=match, vector=row.vector)
         else:
             found = triage.weigh(row.text, match=match, vector=row.vector)
-            kept = triage.Assessment(framed=found.framed)
+            kept = triage.Assessment(framed=found.framed, resolved=found.resolved)
             for category, items in found.evidence.items():
                 for item in items:
                     if item.kind != "number":

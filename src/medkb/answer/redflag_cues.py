@@ -231,7 +231,7 @@ CUES: tuple[Cue, ...] = (
     _cue(
         r"\bslurr\w*",
         rf"\b{_CANT} speak",
-        r"\btrouble (?:speaking|understanding speech)",
+        r"\btrouble (?:speaking|understanding)",
         r"\bwords (?:are )?coming out wrong",
         stroke=0.5,
     ),
@@ -283,7 +283,7 @@ CUES: tuple[Cue, ...] = (
         r"\bseizures? in a row",
         r"\bfirst(?: time)? seizure",
         r"\b(?:shaking|jerking) and (?:jerking|shaking)",
-        r"\beyes rolled back",
+        r"\beyes (?:are |have |were )?roll(?:ed|ing) (?:back|up)",
         seizure=1,
     ),
     _cue(r"\bseizures?\b", r"\bfit\b", seizure=0.5),
@@ -411,7 +411,7 @@ CUES: tuple[Cue, ...] = (
     _cue(r"\bbulging (?:soft spot|fontanelle)", infant=1, sepsis=1),
     _cue(
         r"\bdrooling\b",
-        r"\bunder ?water\b",
+        r"\b(?:was|went|been|fell|found|face ?down|head|stayed|slipped) (?:\w+ )?under ?water\b",
         r"\bdrown",
         breathing=1,
     ),
@@ -423,7 +423,8 @@ URGENCY = re.compile(
     r"|\bfor the (?:last|past) (?:\d+|few|couple of) (?:min\w*|hours?)\b"
     r"|\b(?:an|\d+|half an) (?:hour|hours|mins?|minutes) ago\b|\bsince \d+ min"
     r"|\bfor (?:an|over an|half an|\d+|the last) (?:hour|hours|mins?|minutes)\b"
-    r"|\bstarted (?:an hour|\d+|this|today)|\bthis morning\b|\btonight\b|\bhelp\b"
+    r"|\bstarted (?:an hour|\d+|this|today)|\bthis morning\b|\btonight\b"
+    r"|(?<!can )(?<!that )(?<!to )(?<!will )\bhelp\b(?! (?:with|for|to|heal|prevent|reduce))"
     r"|\bwhat (?:do|should|can) (?:i|we) do\b|\bshould (?:i|we) (?:go|call|wait)\b|\ba&e\b"
     r"|\bthe er\b|\bambulance\b|\b(?:911|999|112)\b|\bis (?:this|it) a (?:heart attack|stroke)"
     r"|\bstill\b|\bgetting worse\b|\bworse fast\b|\bplease\b|\beven sitting"
@@ -441,7 +442,7 @@ PAST = re.compile(
 )
 #: Just before a cue: the event is over ("had a stroke", "after my heart attack").
 PAST_LEAD = re.compile(
-    r"(?<!'ve )(?<!have )(?<!has )\b(?:had|suffered|survived|after)(?: (?:a|an|my|his|her))?"
+    r"(?<!'ve )(?<!have )(?<!has )(?<!just )\b(?:had|suffered|survived|after)(?: (?:a|an|my|his|her))?"
     r"(?: (?:high|bad|mild|small|major|minor|big|mini))?\s*$"
 )
 CONDITIONAL = re.compile(

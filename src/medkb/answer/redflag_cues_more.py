@@ -21,6 +21,12 @@ CUES: tuple[Cue, ...] = (
     ),
     _cue(r"\b(?:clutching|holding|grabbing) (?:his|her|my) chest", cardiac=0.5),
     _cue(
+        r"\bchest\b.{0,40}\b(?:won't|wont|will not|not|doesn't|isn't) (?:go(?:ing)? away|stop\w*|"
+        r"eas\w*|settl\w*)",
+        r"\bchest (?:pain|hurts?|is hurting)\b.{0,20}\b(?:[7-9]|10) ?(?:/|out of) ?10\b",
+        cardiac=0.5,
+    ),
+    _cue(
         r"\b(?:pain|ache|tightness)\b.{0,40}\b(?:into|to|down|up) (?:my|his|her|the|both)? ?"
         r"(?:left )?(?:arms?|jaw|neck|shoulder)",
         r"\b(?:arm|arms)\b.{0,20}\b(?:heavy|tingl\w*|numb|dead)\b",
@@ -48,6 +54,18 @@ CUES: tuple[Cue, ...] = (
         r"\bone side of (?:her|his|my) face",
         stroke=1,
     ),
+    _cue(
+        r"\b(?:face|mouth|smile|lips?)\b.{0,25}\b(?:crooked|twisted|lopsided|droop\w*|dropped|"
+        r"slack|sagging|uneven|gone down)",
+        stroke=1,
+    ),
+    _cue(
+        r"\bhalf (?:of )?(?:my|his|her|the) (?:face|body)\b",
+        r"\b(?:right|left|one) side\b.{0,20}\b(?:tingl\w*|numb\w*|weak\w*|dead|floppy)",
+        r"\bdribbling\b",
+        r"\bcan't say (?:his|her|my) (?:own )?name\b",
+        stroke=0.5,
+    ),
     _cue(r"\bdouble vision\b", r"\bcan't walk straight\b", stroke=0.5, head_spine=0.5, eye=0.25),
     # breathing
     _cue(
@@ -58,6 +76,7 @@ CUES: tuple[Cue, ...] = (
         r"\bcan (?:only )?say (?:two|2|a few|one) words",
         r"\bcan't finish a sentence",
         r"\bchoked on\b",
+        r"\bblue (?:around|round) (?:the|his|her|my) (?:lips|mouth)",
         breathing=1,
     ),
     _cue(r"\bbreathing (?:hard|heavily|heavy|weird|strange|slowly|slow)\b", breathing=0.5),
@@ -66,7 +85,8 @@ CUES: tuple[Cue, ...] = (
     _cue(
         r"\ballergic to\b",
         r"\b(?:stung|sting)\b",
-        r"\b(?:ate|eaten|eating) (?:some |a )?(?:nuts?|peanuts?|shrimp|shellfish|crab|prawns)",
+        r"\b(?:after )?(?:ate|eaten|eating) (?:some |a )?(?:nuts?|peanuts?|shrimp|shellfish|crab"
+        r"|prawns|fish|sesame|egg)",
         anaphylaxis=0.5,
     ),
     _cue(
@@ -86,6 +106,8 @@ CUES: tuple[Cue, ...] = (
         r"\bcoffee grounds\b",
         r"\bblood (?:is )?(?:pouring|gushing|pumping)",
         r"\bpumping out\b",
+        r"\b(?:coughing|vomiting|throwing|spitting|puking|bringing) up\b.{0,25}\bblood\b",
+        r"\b(?:bleeding|soaked|soaking|bled) (?:right )?through\b",
         bleeding=1,
     ),
     _cue(r"\b(?:faint|dizzy)\b", bleeding=0.5),
@@ -111,6 +133,12 @@ CUES: tuple[Cue, ...] = (
         breathing=0.25,
     ),
     _cue(r"\b(?:we all|all of us|everyone (?:here|in the house))\b", poisoning=0.5),
+    _cue(
+        r"\b(?:toddler|kid|child|baby|\d+ ?(?:month|year|yr)s?[- ]old|\d+ ?yo|son|daughter)\b"
+        r".{0,25}\b(?:had|ate|eaten|swallowed|got into|took|chewed|drank)\b.{0,30}"
+        r"\b(?:tablets?|pills?|meds|medicines?|medication|capsules?|vitamins?)\b",
+        poisoning=1,
+    ),
     # seizure
     _cue(
         r"\bseizure\b.{0,20}\b(?:won't|wont|not) stop",
@@ -120,7 +148,14 @@ CUES: tuple[Cue, ...] = (
         r"\b(?:seizure|fit) with (?:his|her) fever",
         seizure=1,
     ),
-    _cue(r"\b(?:shaking|jerking|twitching) all over\b", seizure=0.5),
+    _cue(r"\b(?:shaking|jerking|twitching) all over\b", r"\bjerking\b", seizure=0.5),
+    _cue(
+        r"\b(?:another|a second|a third|one more) (?:seizure|fit)\b",
+        r"\banother one (?:straight|right|just|soon) after\b",
+        r"\b(?:[2-9]|two|three|four|five|several|multiple) (?:seizures|fits|convulsions)\b",
+        r"\bback to back\b",
+        seizure=1,
+    ),
     # glucose
     _cue(
         r"\b(?:diabetic|diabetes|type ?[12]|insulin|hypo)\b",
@@ -171,7 +206,7 @@ CUES: tuple[Cue, ...] = (
         r"\b(?:hit|bumped|banged|knocked|whacked)\b.{0,25}\bhead\b",
         r"\bon (?:his|her|my|the) head\b",
         r"\bknocked out\b",
-        r"\b(?:fell|fall|fallen)\b.{0,30}\b(?:stairs|bunk|bed|ladder|bike|horse|trampoline|"
+        r"\b(?:fell|fall|fallen|rolled|tumbled)\b.{0,30}\b(?:stairs|bunk|bed|ladder|bike|horse|trampoline|"
         r"climbing frame|slide|height|ice)\b",
         r"\b(?:car|bike|motorbike) (?:crash|accident)\b",
         r"\bcrash\b",
@@ -180,7 +215,7 @@ CUES: tuple[Cue, ...] = (
     ),
     _cue(
         rf"\b{_CANT} (?:feel|move) (?:his|her|my|their) (?:legs|feet|arms)",
-        r"\b(?:legs|feet|hands|arms) (?:are |feel |went )?(?:numb|tingl\w*)",
+        r"\b(?:legs|feet|hands|arms) (?:are |feel |went )?(?:numb|tingl\w*|weak)",
         r"\bnumb legs\b",
         r"\bclear fluid (?:from|coming)",
         r"\bone pupil (?:bigger|larger)",
@@ -228,16 +263,27 @@ CUES: tuple[Cue, ...] = (
         abdomen=0.5,
     ),
     _cue(r"\bcan't (?:stand up straight|lie still|move)\b", abdomen=0.5),
+    _cue(
+        r"\b(?:belly|stomach|tummy|abdom\w*|abdominal)\b.{0,15}\b(?:pain|ache|hurts?|cramps?)\b",
+        r"\b(?:pain|ache|cramps?) (?:in|on) (?:my|his|her|the) (?:lower |upper )?(?:right |left )?"
+        r"(?:belly|stomach|tummy|abdomen|side)\b",
+        abdomen=0.5,
+    ),
+    _cue(r"\bfever\b", r"\bhigh temp\w*", abdomen=0.5),
+    _cue(r"\bredcurrant jelly\b", r"\b(?:[7-9]|10) ?(?:/|out of) ?10\b", abdomen=1),
     # aortic dissection and pulmonary embolism
     _cue(
         r"\b(?:tearing|ripping|torn|ripped)\b",
         r"\bthrough to (?:my|his|her|the) back\b",
         r"\bbetween (?:my|his|her|the) shoulder blades\b",
-        r"\bdifferent in each arm\b",
-        r"\bmarfan\w*",
-        r"\baneurysm\b",
         vascular=0.5,
     ),
+    _cue(
+        r"\b(?:tearing|ripping)\b.{0,30}\b(?:chest|back|shoulder blades)\b",
+        r"\b(?:chest|back)\b.{0,30}\b(?:tearing|ripping|torn|ripped)\b",
+        vascular=0.5,
+    ),
+    _cue(r"\bdifferent in (?:each|both|the two) arms?\b", r"\bmarfan\w*", r"\baneurysm\b", vascular=0.5),
     _cue(
         r"\b(?:long (?:flight|car journey|drive|trip)|after (?:my |his |her )?(?:knee |hip )?"
         r"(?:surgery|operation|c-section|replacement))",
@@ -313,7 +359,7 @@ CUES: tuple[Cue, ...] = (
     _cue(
         r"\b(?:boiling|hot) (?:water|oil|tea|coffee|soup)\b",
         r"\b(?:scald\w*|burn(?:ed|t|s)?)\b",
-        r"\belectr(?:ic shock|ocuted)\b",
+        r"\belectric shock\b",
         r"\b(?:acid|drain cleaner|caustic|lye)\b",
         r"\bon fire\b",
         r"\b(?:house|kitchen) fire\b",
@@ -324,6 +370,7 @@ CUES: tuple[Cue, ...] = (
         r"\btouched the (?:oven|stove|hob)\b",
         burns=0.5,
     ),
+    _cue(r"\belectrocut\w*", burns=1),
     _cue(
         r"\bblister\w*",
         r"\b(?:skin|it's) (?:peeling off|black|charred|white|leathery)",
@@ -377,9 +424,9 @@ CUES: tuple[Cue, ...] = (
         r"\b(?:curtain|shadow) (?:came|over|across|in)\b",
         r"\bsudden(?:ly)? (?:blind\w*|loss of vision|lost (?:my |the )?vision)",
         rf"\b{_CANT} see (?:out of|anything)",
-        r"\bhalos?\b",
         eye=1,
     ),
+    _cue(r"\bhalos?\b", eye=0.5),
     _cue(
         r"\beyes?\b",
         r"\bvision\b",
@@ -407,6 +454,11 @@ CUES: tuple[Cue, ...] = (
         r"\bplanning it\b",
         r"\bwant to do worse\b",
         always=True,
+        suicide=1,
+    ),
+    _cue(
+        r"\b(?:kill|hurt|hang|harm|cut) (?:him|her|them)sel(?:f|ves)\b",
+        r"\bend (?:his|her|their) (?:own )?life\b",
         suicide=1,
     ),
 )

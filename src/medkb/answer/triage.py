@@ -39,6 +39,14 @@ _FRAMED = re.compile(
     r"|much)\b|\bsigns? of\b|\bsymptoms? of\b|\bprevent\w*|\bis (?:it|that|this) (?:normal|ok"
     r"|okay|safe|bad|fine)\b|^\W*(?:no|not|never|without)\b"
 )
+#: The message says it is over or mild: a category then needs 1.5, not 1.
+_RESOLVED = re.compile(
+    r"\b(?:now|feels?|feeling|is|he's|she's|i'm|i feel|seems?|totally|otherwise|was) (?:fine|ok"
+    r"|okay|better|normal)\b|\bwent back to playing\b|\b(?:is|are|was) playing\b|\beating "
+    r"(?:and drinking )?(?:normally|fine)\b|\bno other symptoms\b|\bsettled\b"
+)
+#: Suicide and self-harm win over any other flagged category: the crisis line must show.
+_FIRST = "suicide"
 
 
 @dataclass(frozen=True)
@@ -92,16 +100,18 @@ class Assessment:
     scores: dict[str, float] = field(default_factory=dict)
     evidence: dict[str, list[Evidence]] = field(default_factory=dict)
     framed: bool = False
+    resolved: bool = False
 
     def add(self, category: str, item: Evidence) -> None:
         self.scores[category] = self.scores.get(category, 0.0) + item.weight
         self.evidence.setdefault(category, []).append(item)
 
     def verdict(self) -> Triage | None:
-        flagged = [c for c in CATEGORIES if self.scores.get(c, 0.0) >= 1.0]
+        needed = 1.5 if self.resolved else 1.0
+        flagged = [c for c in CATEGORIES if self.scores.get(c, 0.0) >= needed]
         if not flagged:
             return None
-        best = max(flagged, key=lambda c: (self.scores[c], -CATEGORIES.index(c)))
+        best = max(flagged, key=lambda c: (c == _FIRST, self.scores[c], -CATEGORIES.index(c)))
         items = sorted(self.evidence[best], key=lambda item: -item.weight)
         return Triage(best, self.scores[best], tuple(items))
 
@@ -135,7 +145,10 @@ def weigh(
     """Every category's score and evidence for ``text`` (arguments as :func:`assess`)."""
     norm = redflags.normalise(text)
     rules = redflags.rule_scores(norm)
-    found = Assessment(framed=rules.informational or bool(_FRAMED.search(norm)))
+    found = Assessment(
+        framed=rules.informational or bool(_FRAMED.search(norm)),
+        resolved=bool(_RESOLVED.search(norm)),
+    )
     for category, cues in rules.cues.items():
         bonus = rules.scores[category] - sum(weight for _, weight in cues)
         for index, (cue, weight) in enumerate(cues):
