@@ -33,7 +33,11 @@ def triage_command(args: argparse.Namespace, write: Writer, stamp: str) -> None:
     started = time.perf_counter()
     te.embed_rows(rows, encoder)
     embed_s = time.perf_counter() - started
-    lines = [f"<!-- bench:safety:triage:{args.embedder} -->", f"### Triage, embedder `{args.embedder}`", ""]
+    lines = [
+        f"<!-- bench:safety:triage:{args.embedder} -->",
+        f"### Triage, embedder `{args.embedder}`",
+        "",
+    ]
     lines += [stamp.format(command=f"python bench/safety.py triage --embedder {args.embedder}"), ""]
     match = te.settings_match(args.embedder, encoder)
     if encoder is not None:

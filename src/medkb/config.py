@@ -177,8 +177,7 @@ class AnswerSettings(BaseModel):
     )
     language: str = Field(
         "en",
-        description="Language of the urgent notices: a key of medkb.answer.notices.NOTICES "
-        "('en').",
+        description="Language of the urgent notices: a key of medkb.answer.notices.NOTICES ('en').",
     )
     urgent_notice: str = Field(
         "",

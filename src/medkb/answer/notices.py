@@ -108,4 +108,3 @@ def compose(
         parts.append(crisis or table["crisis"])
     parts.append(table.get(category, ""))
     return " ".join(part.replace("{number}", number) for part in parts if part)
-

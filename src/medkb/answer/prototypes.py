@@ -165,7 +165,7 @@ CALM: dict[str, tuple[str, ...]] = {
         "chest muscle sore after exercise",
     ),
     "stroke": (
-        "what are the signs of a stroke",
+        "which signs point to a stroke",
         "how to prevent a stroke",
         "recovery and physiotherapy after a stroke",
     ),
@@ -180,7 +180,7 @@ CALM: dict[str, tuple[str, ...]] = {
         "difference between allergy and anaphylaxis",
     ),
     "bleeding": (
-        "how to stop a nosebleed",
+        "stopping a nosebleed at home",
         "gums bleed a little when brushing",
         "small cut that bleeds a bit",
     ),
@@ -192,16 +192,16 @@ CALM: dict[str, tuple[str, ...]] = {
     "seizure": (
         "what to do if someone has a seizure",
         "epilepsy medication and driving",
-        "what causes febrile seizures",
+        "why do children get fever fits",
     ),
     "glucose": (
-        "what is a normal blood sugar level",
-        "diet for type 2 diabetes",
+        "normal range for blood glucose",
+        "eating well with type 2 diabetes",
         "symptoms of low blood sugar",
     ),
     "consciousness": (
-        "what causes fainting",
-        "how to put someone in the recovery position",
+        "common reasons people faint",
+        "learning the recovery position",
         "always tired and sleepy after lunch",
     ),
     "head_spine": (
@@ -210,7 +210,7 @@ CALM: dict[str, tuple[str, ...]] = {
         "signs of concussion",
     ),
     "sepsis": (
-        "what are the signs of sepsis",
+        "early signs of sepsis to look out for",
         "mild fever with a cold",
         "meningitis vaccine",
     ),
@@ -221,21 +221,21 @@ CALM: dict[str, tuple[str, ...]] = {
     ),
     "vascular": (
         "how to prevent blood clots on a flight",
-        "what is an aortic aneurysm",
+        "explain an aortic aneurysm",
         "back ache from bad posture",
     ),
     "arrhythmia": (
-        "what is a normal resting heart rate",
+        "normal resting pulse for adults",
         "occasional skipped heartbeat after coffee",
         "heart rate during exercise",
     ),
     "obstetric": (
-        "what foods to avoid in pregnancy",
-        "morning sickness tips",
+        "foods to avoid while pregnant",
+        "nausea in early pregnancy, what helps",
         "when will I feel the baby move",
     ),
     "infant": (
-        "how often should a newborn feed",
+        "feeding schedule for a newborn",
         "baby vaccination schedule",
         "what is a normal temperature for a baby",
     ),
@@ -256,7 +256,7 @@ CALM: dict[str, tuple[str, ...]] = {
     ),
     "eye": (
         "itchy red eyes from hay fever",
-        "dry eyes from the computer",
+        "dry eyes after screen work",
         "how often to get an eye test",
     ),
 }

@@ -438,11 +438,13 @@ PAST = re.compile(
     r"(?:years?|yrs?|months?|weeks?|days?|summers?|winters?) (?:ago|back)\b"
     r"|\blast (?:year|month|week|winter|summer|spring|autumn|fall|weekend)\b|\bin (?:19|20)\d\d\b"
     r"|\bhistory of\b|\bas a (?:child|kid|teen|teenager|baby)\b|\bwhen (?:i|he|she) was\b"
-    r"|(?<!since )\byesterday\b|\bused to\b|\bsurvived\b|\brecover(?:ing|ed) from\b|\bprevious\b|\bin my first\b"
+    r"|(?<!since )\byesterday\b|\bused to\b|\bsurvived\b|\brecover(?:ing|ed) from\b"
+    r"|\bprevious\b|\bin my first\b"
 )
 #: Just before a cue: the event is over ("had a stroke", "after my heart attack").
 PAST_LEAD = re.compile(
-    r"(?<!'ve )(?<!have )(?<!has )(?<!just )\b(?:had|suffered|survived|after)(?: (?:a|an|my|his|her))?"
+    r"(?<!'ve )(?<!have )(?<!has )(?<!just )\b(?:had|suffered|survived|after)"
+    r"(?: (?:a|an|my|his|her))?"
     r"(?: (?:high|bad|mild|small|major|minor|big|mini))?\s*$"
 )
 CONDITIONAL = re.compile(

@@ -283,7 +283,12 @@ CUES: tuple[Cue, ...] = (
         r"\b(?:chest|back)\b.{0,30}\b(?:tearing|ripping|torn|ripped)\b",
         vascular=0.5,
     ),
-    _cue(r"\bdifferent in (?:each|both|the two) arms?\b", r"\bmarfan\w*", r"\baneurysm\b", vascular=0.5),
+    _cue(
+        r"\bdifferent in (?:each|both|the two) arms?\b",
+        r"\bmarfan\w*",
+        r"\baneurysm\b",
+        vascular=0.5,
+    ),
     _cue(
         r"\b(?:long (?:flight|car journey|drive|trip)|after (?:my |his |her )?(?:knee |hip )?"
         r"(?:surgery|operation|c-section|replacement))",

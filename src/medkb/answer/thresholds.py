@@ -104,7 +104,7 @@ def _blood_pressure(norm: str, reading: Reading, _age: float | None) -> list[tup
         return [("cardiac", 1.0), ("vascular", 0.5)]
     if systolic >= 180 or diastolic >= 120:
         return [("cardiac", 0.5), ("vascular", 0.5), ("stroke", 0.5)]
-    if systolic < 80:
+    if systolic <= 80:
         return [("sepsis", 1.0), ("bleeding", 0.5)]
     if systolic < 90:
         return [("sepsis", 0.5), ("bleeding", 0.5)]

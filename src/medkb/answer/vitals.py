@@ -78,7 +78,9 @@ _GLUCOSE = re.compile(
     r"\b(?:blood sugars?|sugars?|glucose|bgl?|bm|meter|reading|cbg)\b"
     r"(?:[^\d.!?]{0,25}?)" + NUM + r"\s*\+?\s*(mmol(?:/l)?|mg ?/ ?dl|mg)?"
 )
-_GLUCOSE_HI = re.compile(r"\b(?:meter|glucometer|monitor|sugar)\b.{0,15}\b(?:says|reads|shows) hi\b")
+_GLUCOSE_HI = re.compile(
+    r"\b(?:meter|glucometer|monitor|sugar)\b.{0,15}\b(?:says|reads|shows) hi\b"
+)
 
 
 def glucose(norm: str) -> Iterator[Reading]:
@@ -125,7 +127,8 @@ def heart_rate(norm: str) -> Iterator[Reading]:
 
 _TEMP = re.compile(
     r"\b(?:temp(?:erature)?|fever|febrile|core temp|body temp|thermometer)\b"
-    r"(?:[^\d!?]{0,20}?)" + r"(\d{2,3}(?:\.\d)?)\s*(?:°|degrees?|deg)?\s*(c|f|celsius|fahrenheit)?\b"
+    r"(?:[^\d!?]{0,20}?)"
+    + r"(\d{2,3}(?:\.\d)?)\s*(?:°|degrees?|deg)?\s*(c|f|celsius|fahrenheit)?\b"
 )
 _DEGREES = re.compile(r"\b(\d{2,3}(?:\.\d)?)\s*(?:°|degrees?|deg)\s*(c|f|celsius|fahrenheit)?\b")
 _BARE_DECIMAL = re.compile(r"(?<![\d./])\b(3[4-9]\.\d|4[0-2]\.\d|9[5-9]\.\d|10[0-7]\.\d)\b(?!\s*%)")
@@ -236,7 +239,9 @@ def _amount(match: re.Match[str]) -> float:
 
 _SEIZURE = re.compile(r"\b(?:seiz\w*|fit|fits|fitting|convuls\w*|epilep\w*|status)\b")
 _MINUTES = re.compile(
-    r"\b(?:for |over |more than |about |like |nearly |almost )?" + NUM + r"\s*(?:min(?:ute)?s?|mins)\b"
+    r"\b(?:for |over |more than |about |like |nearly |almost )?"
+    + NUM
+    + r"\s*(?:min(?:ute)?s?|mins)\b"
 )
 
 
