@@ -29,13 +29,19 @@ from medkb.search.text import normalise_query
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT / "tests" / "data" / "triage.jsonl"
 UNSEEN = ROOT / "tests" / "data" / "triage_unseen.jsonl"
+HOLDOUT = ROOT / "tests" / "data" / "triage_holdout.jsonl"
 OLD = ROOT / "tests" / "data" / "red_flags.jsonl"
 #: Cosines tried when choosing the semantic thresholds.
 GRID = [round(0.5 + 0.025 * i, 3) for i in range(17)]
 #: Most look-alikes of the tuning half the semantic step may flag on its own.
 MAX_SEMANTIC_ALARMS = 0.01
 #: The older list's categories, in the triage's names.
-OLD_NAMES = {"overdose": "poisoning", "unconscious": "consciousness", "pregnancy": "obstetric"}
+OLD_NAMES = {
+    "overdose": "poisoning",
+    "unconscious": "consciousness",
+    "pregnancy": "obstetric",
+    "pediatric": "infant",
+}
 
 
 def half_of(text: str) -> str:

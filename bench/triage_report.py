@@ -129,7 +129,12 @@ def _extra_sets(encoder: Embedder | None, match: Any) -> list[str]:
         "|---|---|---|---|---|---|",
     ]
     errors: list[str] = []
-    for name, path in (("unseen (relatives' texts)", te.UNSEEN), ("red_flags.jsonl", te.OLD)):
+    sets = (
+        ("second held-out set", te.HOLDOUT),
+        ("unseen (relatives' texts)", te.UNSEEN),
+        ("red_flags.jsonl", te.OLD),
+    )
+    for name, path in sets:
         rows = te.load(path)
         te.embed_rows(rows, encoder)
         te.run(rows, match)

@@ -255,3 +255,16 @@ def test_triage_adds_well_under_5_ms_per_query(static_embedder: StaticEmbedder) 
         triage.assess(row["text"], match=match, vector=vector)
     mean_ms = (time.perf_counter() - start) * 1000 / len(rows)
     assert mean_ms < 5.0
+
+
+@pytest.mark.minilm
+def test_report_half_meets_the_targets_with_the_minilm_semantic_step() -> None:
+    from medkb.embed.minilm import MiniLMEmbedder
+
+    encoder = MiniLMEmbedder(device="cpu")
+    limits = AnswerSettings().triage_semantic["minilm"]
+    match = triage.SemanticMatch(encoder, limits["flag"], limits["boost"], limits["margin"])
+    report = [row for row in _rows("triage.jsonl") if row["split"] == "report"]
+    recall, false_alarms, missed, alarms = _rates(report, match)
+    assert recall >= TARGET_RECALL, missed
+    assert false_alarms <= MAX_FALSE_ALARMS, alarms

@@ -8,8 +8,9 @@ same category or an urgency marker ("chest pain" + "shortness of breath", "stiff
 question that reads as general information; ``context`` cues (pregnancy, a young infant)
 only add to a category that another cue already touched.
 
-The lists were written against the dev half of ``tests/data/red_flags.jsonl``; the held-out
-half measures them (``bench/safety.py``).
+The lists were first written against the dev half of ``tests/data/red_flags.jsonl``, then
+extended with :mod:`medkb.answer.triage` on the ``tune`` half of ``tests/data/triage.jsonl``
+(``docs/safety.md`` says how each set was used).
 """
 
 from __future__ import annotations

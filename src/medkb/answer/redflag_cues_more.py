@@ -63,6 +63,9 @@ CUES: tuple[Cue, ...] = (
         r"\bhalf (?:of )?(?:my|his|her|the) (?:face|body)\b",
         r"\b(?:right|left|one) side\b.{0,20}\b(?:tingl\w*|numb\w*|weak\w*|dead|floppy)",
         r"\bdribbling\b",
+        r"\b(?:speech|voice|words?|talking)\b.{0,15}\b(?:weird|strange|funny|odd|wrong|garbled|"
+        r"muddled|gone)\b",
+        r"\bface\b.{0,15}\b(?:heavy|numb|dead|weak)\b",
         r"\bcan't say (?:his|her|my) (?:own )?name\b",
         stroke=0.5,
     ),
@@ -270,7 +273,11 @@ CUES: tuple[Cue, ...] = (
         abdomen=0.5,
     ),
     _cue(r"\bfever\b", r"\bhigh temp\w*", abdomen=0.5),
-    _cue(r"\bredcurrant jelly\b", r"\b(?:[7-9]|10) ?(?:/|out of) ?10\b", abdomen=1),
+    _cue(
+        r"\bredcurrant jelly\b",
+        r"\b(?:belly|stomach|tummy|abdom\w*|abdominal)\b.{0,20}\b(?:[7-9]|10) ?(?:/|out of) ?10\b",
+        abdomen=1,
+    ),
     # aortic dissection and pulmonary embolism
     _cue(
         r"\b(?:tearing|ripping|torn|ripped)\b",
@@ -384,11 +391,11 @@ CUES: tuple[Cue, ...] = (
         r"\bsoot\b",
         r"\bbreathed in smoke\b",
         r"\bsmoke inhalation\b",
-        r"\b(?:face|chest|whole arm|back|groin|hands?|legs?)\b",
         r"\bhoarse\b",
         r"\bred raw\b",
         burns=0.5,
     ),
+    _cue(r"\b(?:face|chest|whole arm|back|groin|hands?|legs?)\b", context=True, burns=0.5),
     # heat and cold injury
     _cue(
         r"\bheat ?stroke\b",
