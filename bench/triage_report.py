@@ -130,6 +130,7 @@ def _extra_sets(encoder: Embedder | None, match: Any) -> list[str]:
     ]
     errors: list[str] = []
     sets = (
+        ("third held-out set (fresh)", te.FRESH),
         ("second held-out set", te.HOLDOUT),
         ("unseen (relatives' texts)", te.UNSEEN),
         ("red_flags.jsonl", te.OLD),

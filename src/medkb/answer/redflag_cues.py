@@ -67,8 +67,8 @@ _PILLS = (
 )
 _CHEST = (
     r"(?:chest (?:pains?|hurts?|tightness|pressure|is tight|feels? (?:really )?tight|is squeezing"
-    r"|squeezing)|(?:pain|pressure|tightness|heaviness|heavy feeling) in (?:the middle of )?"
-    r"(?:my|his|her|the) chest|chest feels (?:really )?(?:tight|heavy))"
+    r"|squeezing)|(?:pain|pressure|tightness|heaviness|heavy feeling|squeezing|burning) in "
+    r"(?:the middle of )?(?:my |his |her |the )?chest|chest feels (?:really )?(?:tight|heavy))"
 )
 
 CUES: tuple[Cue, ...] = (
@@ -282,7 +282,7 @@ CUES: tuple[Cue, ...] = (
     ),
     _cue(
         r"\bseizures? in a row",
-        r"\bfirst(?: time)? seizure",
+        r"\bfirst(?: time| ever)? (?:seizure|fit|convulsion)",
         r"\b(?:shaking|jerking) and (?:jerking|shaking)",
         r"\beyes (?:are |have |were )?roll(?:ed|ing) (?:back|up)",
         seizure=1,
@@ -293,6 +293,7 @@ CUES: tuple[Cue, ...] = (
         r"\bunconscious\b",
         r"\bunresponsive\b",
         r"\b(?:not|isn't|is not) (?:responding|waking)",
+        r"\b(?:won't|doesn't|does not|isn't|not) answer(?:ing)? (?:me|us|when)",
         r"\bwon't (?:respond|wake)",
         r"\bcan't wake\b",
         r"\bcan't be woken",
@@ -367,7 +368,8 @@ CUES: tuple[Cue, ...] = (
         r"\bneck is (?:very )?stiff",
         r"\b(?:very )?stiff neck",
         r"\bcan't stand the light",
-        r"\blight hurts",
+        r"\blights? hurts?",
+        r"\bneck\b.{0,12}\bstiff\b",
         sepsis=0.5,
     ),
     _cue(
@@ -375,6 +377,7 @@ CUES: tuple[Cue, ...] = (
         r"\bhigh temp\w*",
         r"\b(?:feels?|felt|is|was) (?:really |very )?hot\b",
         r"\bburning up\b",
+        r"\b(?:has|with|got|running|have) a (?:temp|temperature|fever)\b",
         sepsis=0.5,
         infant=0.5,
     ),
@@ -428,7 +431,9 @@ URGENCY = re.compile(
     r"|(?<!can )(?<!that )(?<!to )(?<!will )\bhelp\b(?! (?:with|for|to|heal|prevent|reduce))"
     r"|\bwhat (?:do|should|can) (?:i|we) do\b|\bshould (?:i|we) (?:go|call|wait)\b|\ba&e\b"
     r"|\bthe er\b|\bambulance\b|\b(?:911|999|112)\b|\bis (?:this|it) a (?:heart attack|stroke)"
-    r"|\bstill\b|\bgetting worse\b|\bworse fast\b|\bplease\b|\beven sitting"
+    r"|\bstill (?:not|no|going|there|bleeding|hurts?|won't|isn't|getting|having|wheez\w*"
+    r"|fitting|seizing|unconscious|unresponsive|confused|can't|worse)\b"
+    r"|\bgetting worse\b|\bworse fast\b|\bplease\b|\beven sitting"
 )
 NEGATION = re.compile(
     r"\b(?:no|not|without|never|denies|deny|don't|doesn't|didn't|haven't|hasn't|isn't|"

@@ -15,8 +15,9 @@ _SOMEONE = r"(?:my|his|her|the|their|our|your)"
 CUES: tuple[Cue, ...] = (
     # cardiac
     _cue(
-        r"\bchest\b.{0,40}\b(?:sitting on|elephant|band|vice|crushing|squeez\w*|heav\w*|"
-        r"pressure|tight\w*)",
+        r"\bchest\b.{0,40}\b(?:sitting on|elephant|band|vice|crush\w*|squeez\w*|heav\w*|"
+        r"pressure|tight\w*|belt)",
+        r"\b(?:crush\w*|squeez\w*|heav\w*|pressure|tight\w*|burning)\b.{0,25}\bchest\b",
         cardiac=0.5,
     ),
     _cue(r"\b(?:clutching|holding|grabbing) (?:his|her|my) chest", cardiac=0.5),
@@ -80,6 +81,11 @@ CUES: tuple[Cue, ...] = (
         r"\bcan't finish a sentence",
         r"\bchoked on\b",
         r"\bblue (?:around|round) (?:the|his|her|my) (?:lips|mouth)",
+        r"\b(?:sucking|pulling|drawing|caving) in\b.{0,25}\b(?:ribs?|chest|tummy|neck)\b",
+        r"\b(?:ribs?|chest|tummy|skin)\b.{0,25}\b(?:sucking|pulling|drawing|caving) in\b",
+        r"\bnostrils? flar\w*",
+        r"\bstruggling for (?:breath|air)\b",
+        r"\bsomething stuck in (?:his|her|my|the) throat\b",
         breathing=1,
     ),
     _cue(r"\bbreathing (?:hard|heavily|heavy|weird|strange|slowly|slow)\b", breathing=0.5),
@@ -88,8 +94,9 @@ CUES: tuple[Cue, ...] = (
     _cue(
         r"\ballergic to\b",
         r"\b(?:stung|sting)\b",
-        r"\b(?:after )?(?:ate|eaten|eating) (?:some |a )?(?:nuts?|peanuts?|shrimp|shellfish|crab"
-        r"|prawns|fish|sesame|egg)",
+        r"\b(?:after )?(?:ate|eaten|eating|had|bite of|bit of)\b.{0,25}\b(?:nuts?|peanuts?|shrimp|"
+        r"shellfish|crab|prawns|fish|sesame|eggs?|satay|pesto|walnuts?|almonds?|cashews?|pecans?|"
+        r"hazelnuts?|lobster|mussels?)\b",
         anaphylaxis=0.5,
     ),
     _cue(
@@ -97,6 +104,13 @@ CUES: tuple[Cue, ...] = (
         r"puff\w*)",
         r"\bblotchy\b",
         r"\bitchy all over\b",
+        r"\b(?:swell\w*|swoll\w*|puff\w*|blow\w* up)\b.{0,20}"
+        r"\b(?:lips?|tongue|face|eyes?|throat)\b",
+        anaphylaxis=0.5,
+    ),
+    _cue(r"\bvoice\b.{0,15}\b(?:funny|hoarse|strange|weird|croaky)\b", anaphylaxis=0.5),
+    _cue(
+        r"\bthroat\b.{0,15}\b(?:thick|closing|swelling|swollen|tight)\b",
         anaphylaxis=0.5,
     ),
     _cue(r"\bwheez\w*", r"\bcough\w*\b", r"\bhard to swallow\b", anaphylaxis=0.5),
@@ -114,6 +128,12 @@ CUES: tuple[Cue, ...] = (
         bleeding=1,
     ),
     _cue(r"\b(?:faint|dizzy)\b", bleeding=0.5),
+    _cue(r"\b(?:gush\w*|squirt\w*|spurt\w*|pour\w*|pump\w*)\b", bleeding=0.5),
+    _cue(
+        r"\b(?:cut|sliced|slashed|gash\w*|wound|bleed\w*|stabbed)\b",
+        r"\b(?:can't|cannot|won't|wont) stop\b",
+        bleeding=0.5,
+    ),
     # poisoning
     _cue(
         r"\b(?:took|swallowed|ate|drank|had)\b.{0,30}\b(?:a bunch|a handful|loads|lots|all)\b",
@@ -145,7 +165,8 @@ CUES: tuple[Cue, ...] = (
     # seizure
     _cue(
         r"\bseizure\b.{0,20}\b(?:won't|wont|not) stop",
-        r"\b(?:twitching|jerking|shaking)\b.{0,30}\b(?:foam\w*|unrespon\w*|not respond\w*)",
+        r"\b(?:twitching|jerking|shaking|convuls\w*)\b.{0,40}\b(?:foam\w*|unrespon\w*|"
+        r"not respond\w*|won't (?:respond|answer)|not answering)",
         r"\bfoaming at the mouth",
         r"\bhad a (?:seizure|fit)\b.{0,30}\b(?:bath|water|pool|pregnan\w*)",
         r"\b(?:seizure|fit) with (?:his|her) fever",
@@ -227,7 +248,8 @@ CUES: tuple[Cue, ...] = (
         head_spine=0.5,
         vascular=0.25,
     ),
-    _cue(r"\bneck (?:pain|hurts)\b", r"\bback pain\b", head_spine=0.5),
+    _cue(r"\bneck (?:pain|hurts)\b", r"\bback pain\b", r"\bneck\b.{0,10}\bhurts\b", head_spine=0.5),
+    _cue(r"\b(?:after )?(?:a fall|fell|fallen|slipped)\b", head_spine=0.5),
     _cue(r"\bblood thinners?\b", r"\bwarfarin\b", head_spine=0.5, bleeding=0.5),
     # sepsis and meningitis
     _cue(
@@ -307,6 +329,9 @@ CUES: tuple[Cue, ...] = (
         r"\bworse (?:on|when) breathing in\b",
         r"\bcoughing (?:up )?blood\b",
         r"\bhip replacement\b",
+        r"\bafter (?:having|giving birth to) (?:my|a|the|her) baby\b",
+        r"\b(?:\d+|two|three|a few) (?:days|weeks) after (?:having|giving birth|my|her|the)\b",
+        r"\bpostpartum\b",
         vascular=0.5,
     ),
     _cue(r"\bsudden(?:ly)?\b.{0,40}\b(?:breathless|short of breath|chest pain)", vascular=0.25),
@@ -334,7 +359,7 @@ CUES: tuple[Cue, ...] = (
         obstetric=0.5,
     ),
     _cue(
-        r"\bwaters? (?:broke|has broken|have gone|went)",
+        r"\bwaters? (?:have |has |had |just )*(?:broken|broke|gone|went|burst)",
         r"\bsomething in my vagina\b",
         r"\bbaby (?:hasn't|has not) moved\b",
         r"\bsoaking a pad\b",
@@ -465,6 +490,9 @@ CUES: tuple[Cue, ...] = (
         r"\bno (?:reason|point) to keep living\b",
         r"\bplanning it\b",
         r"\bwant to do worse\b",
+        r"\b(?:cut|slit|slashed) (?:my|his|her) wrists?\b",
+        r"\bwon't be (?:around|here|alive) (?:tomorrow|anymore|much longer)\b",
+        r"\bsaying goodbye (?:forever|for good)\b",
         always=True,
         suicide=1,
     ),

@@ -20,7 +20,10 @@ _EXERCISE = re.compile(r"\b(?:workout|sprint\w*|running|run|exercis\w*|cardio|gy
 _REST = re.compile(r"\b(?:asleep|sleeping|athlete|runner|fit)\b")
 _HEAT = re.compile(r"\b(?:heat\w*|sun|hot|sauna|greenhouse|football|marathon|hiking)\b")
 _PREGNANT = re.compile(r"\bpregnan\w*|\b\d\d ?(?:weeks|wks)\b(?! ago)|\bpostpartum\b")
-_FEVER_WORD = re.compile(r"\bfever|\bhigh temp|\bburning up\b")
+#: The words the fever cue of :mod:`medkb.answer.redflag_cues` matches: counted once.
+_FEVER_WORD = re.compile(
+    r"\bfever|\bhigh temp|\bburning up\b|\b(?:has|with|got|running|have) a (?:temp|temperature)\b"
+)
 
 
 def findings(norm: str, found: Iterable[Reading]) -> list[Finding]:

@@ -38,7 +38,12 @@ _FRAMED = re.compile(
     r"\bif\b|\bin case\b|\bin advance\b|\bwhat should i do\b|\bhow (?:to|do|can|long|often"
     r"|much)\b|\bsigns? of\b|\bsymptoms? of\b|\bprevent\w*|\bis (?:it|that|this) (?:normal|ok"
     r"|okay|safe|bad|fine)\b|^\W*(?:no|not|never|without)\b"
+    r"|\b(?:do|does|should|can|could) (?:i|we|he|she|they) (?:still )?(?:need|take|use|have|eat"
+    r"|drink|fly|drive|go back)\b|\b(?:under|well) control"
 )
+#: Any negation: the embedding cannot tell "fades" from "does not fade", so the semantic
+#: step never flags on its own in such a message (it may still complete a cue).
+_NEGATED = re.compile(r"\b(?:no|not|never|without|none)\b|n't\b")
 #: The message says it is over or mild: a category then needs 1.5, not 1.
 _RESOLVED = re.compile(
     r"\b(?:now|feels?|feeling|is|he's|she's|i'm|i feel|seems?|totally|otherwise|was) (?:fine|ok"
@@ -180,13 +185,14 @@ def _add_semantic(
     vector: npt.NDArray[np.float32] | None,
     found: Assessment,
 ) -> None:
+    alone = not _NEGATED.search(redflags.normalise(text))
     index = semantic.prototype_index(match.encoder)
     if vector is None:
         vector = match.encoder.embed([text])[0]
     for near in index.nearest(vector):
         score = found.scores.get(near.category, 0.0)
         label = f"{near.situation} (cosine {near.cosine:.2f})"
-        if score < 1.0 and near.cosine >= match.flag and near.margin >= match.margin:
+        if score < 1.0 and alone and near.cosine >= match.flag and near.margin >= match.margin:
             found.add(near.category, Evidence("prototype", label, 1.0))
         elif 0.5 <= score < 1.0 and near.cosine >= match.boost:
             found.add(near.category, Evidence("prototype", label, 0.5))

@@ -76,7 +76,7 @@ def readings(norm: str) -> list[Reading]:
 
 _GLUCOSE = re.compile(
     r"\b(?:blood sugars?|sugars?|glucose|bgl?|bm|meter|reading|cbg)\b"
-    r"(?:[^\d.!?]{0,25}?)" + NUM + r"\s*\+?\s*(mmol(?:/l)?|mg ?/ ?dl|mg)?"
+    r"(?:[^\d.!?]{0,25}?)(\d+(?:\.\d+)?)\s*\+?\s*(mmol(?:/l)?|mg ?/ ?dl|mg)?"
 )
 _GLUCOSE_HI = re.compile(
     r"\b(?:meter|glucometer|monitor|sugar)\b.{0,15}\b(?:says|reads|shows) hi\b"
