@@ -31,6 +31,7 @@ DEV = ROOT / "tests" / "data" / "triage.jsonl"
 UNSEEN = ROOT / "tests" / "data" / "triage_unseen.jsonl"
 HOLDOUT = ROOT / "tests" / "data" / "triage_holdout.jsonl"
 FRESH = ROOT / "tests" / "data" / "triage_fresh.jsonl"
+FINAL = ROOT / "tests" / "data" / "triage_final.jsonl"
 OLD = ROOT / "tests" / "data" / "red_flags.jsonl"
 #: Cosines tried when choosing the semantic thresholds.
 GRID = [round(0.5 + 0.025 * i, 3) for i in range(17)]

@@ -455,10 +455,11 @@ PAST_LEAD = re.compile(
 )
 CONDITIONAL = re.compile(
     r"\b(?:if|whether|in case|whenever)\b|\bwhen (?:he|she|i|they|you) (?:has|have|gets?|is|am)\b"
+    r"|\bwhen (?:i'm|he's|she's|they're|you're)\b"
 )
 QUESTION_START = re.compile(
     r"^\W*(?:what|what's|whats|how|which|why|when|where|who|is|are|can|could|does|do|should"
-    r"|would|will)(?![\w'])"
+    r"|would|will)(?![\w'])(?!\s+(?:barely|hardly|not|only|just|still|really|now|no longer)\b)"
 )
 INFORMATIONAL = re.compile(
     r"\b(?:signs? of|symptoms? of|warning signs|prevent\w*|risk of|risk factors?|difference "
@@ -472,6 +473,6 @@ NEEDS_CONTEXT = frozenset({"obstetric", "infant", "eye"})
 CHRONIC = re.compile(
     r"\bsame as (?:always|usual)\b|\bas (?:always|usual)\b|\bhappens (?:monthly|weekly|every|a lot"
     r"|often|sometimes)\b|\bfor (?:years|months|ages)\b|\bon and off\b|\bcomes? and go(?:es)?\b"
-    r"|\bevery (?:day|night|week|month|time)\b"
+    r"|\bevery (?:day|night|week|month|time)\b|\b(?:sometimes|often|usually|occasionally)\b"
 )
 PERSONAL = re.compile(r"\b(?:i|i'm|i've|i'd|me|my|we|we're|our|us)\b")

@@ -57,7 +57,7 @@ CUES: tuple[Cue, ...] = (
     ),
     _cue(
         r"\b(?:face|mouth|smile|lips?)\b.{0,25}\b(?:crooked|twisted|lopsided|droop\w*|dropped|"
-        r"slack|sagging|uneven|gone down)",
+        r"slack|sagging|uneven|gone down|pulled (?:to )?(?:one|the) side)",
         stroke=1,
     ),
     _cue(
@@ -67,6 +67,8 @@ CUES: tuple[Cue, ...] = (
         r"\b(?:speech|voice|words?|talking)\b.{0,15}\b(?:weird|strange|funny|odd|wrong|garbled|"
         r"muddled|gone)\b",
         r"\bface\b.{0,15}\b(?:heavy|numb|dead|weak)\b",
+        r"\b(?:right|left) (?:hand|arm|leg)\b.{0,15}\b(?:limp|useless|won't move)\b",
+        r"\b(?:can't|cannot) understand (?:what|anything|me|us|him|her)\b",
         r"\bcan't say (?:his|her|my) (?:own )?name\b",
         stroke=0.5,
     ),
@@ -84,11 +86,16 @@ CUES: tuple[Cue, ...] = (
         r"\b(?:sucking|pulling|drawing|caving) in\b.{0,25}\b(?:ribs?|chest|tummy|neck)\b",
         r"\b(?:ribs?|chest|tummy|skin)\b.{0,25}\b(?:sucking|pulling|drawing|caving) in\b",
         r"\bnostrils? flar\w*",
+        r"\bcan (?:barely|hardly) get (?:any )?air\b",
         r"\bstruggling for (?:breath|air)\b",
         r"\bsomething stuck in (?:his|her|my|the) throat\b",
         breathing=1,
     ),
-    _cue(r"\bbreathing (?:hard|heavily|heavy|weird|strange|slowly|slow)\b", breathing=0.5),
+    _cue(
+        r"\bbreathing (?:hard|heavily|heavy|weird|strange|slowly|slow)\b",
+        r"\bchest (?:is )?heaving\b",
+        breathing=0.5,
+    ),
     _cue(r"\bheavy breathing\b", r"\bdeep and fast\b", breathing=0.5, glucose=0.5),
     # anaphylaxis
     _cue(
@@ -109,6 +116,12 @@ CUES: tuple[Cue, ...] = (
         anaphylaxis=0.5,
     ),
     _cue(r"\bvoice\b.{0,15}\b(?:funny|hoarse|strange|weird|croaky)\b", anaphylaxis=0.5),
+    _cue(r"\bcan (?:hardly|barely) swallow\b", anaphylaxis=0.5),
+    _cue(
+        r"\bafter (?:the |a |my |his |her )?(?:new )?(?:antibiotic|medicine|medication|injection"
+        r"|tablet|jab|vaccine|contrast)\w*",
+        anaphylaxis=0.5,
+    ),
     _cue(
         r"\bthroat\b.{0,15}\b(?:thick|closing|swelling|swollen|tight)\b",
         anaphylaxis=0.5,
@@ -125,6 +138,8 @@ CUES: tuple[Cue, ...] = (
         r"\bpumping out\b",
         r"\b(?:coughing|vomiting|throwing|spitting|puking|bringing) up\b.{0,25}\bblood\b",
         r"\b(?:bleeding|soaked|soaking|bled) (?:right )?through\b",
+        r"\bthrough (?:\w+ ){0,2}(?:towels?|bandages?|dressings?|tea towels?|clothes)\b",
+        r"\b(?:vomiting|throwing up|coughing|puking|spitting|bringing up) (?:\w+ ){0,3}blood\b",
         bleeding=1,
     ),
     _cue(r"\b(?:faint|dizzy)\b", bleeding=0.5),
@@ -137,7 +152,7 @@ CUES: tuple[Cue, ...] = (
     # poisoning
     _cue(
         r"\b(?:took|swallowed|ate|drank|had)\b.{0,30}\b(?:a bunch|a handful|loads|lots|all)\b",
-        r"\bempty (?:bottle|box|packet|pack)\b",
+        r"\bempty (?:bottles?|box(?:es)?|packets?|packs?|blisters?|strips?)\b",
         r"\b(?:weed ?killer|antifreeze|lamp oil|paraffin|white spirit|pesticide|rat poison|"
         r"toilet cleaner|drain cleaner|dishwasher (?:pods?|tablets?)|laundry (?:pods?|capsules?)"
         r"|washing (?:pods?|capsules?)|button batter\w*|bleach)",
@@ -206,6 +221,7 @@ CUES: tuple[Cue, ...] = (
         r"\b(?:won't|can't|cannot) (?:wake|rouse)\b",
         r"\bnot answering (?:questions|us|me)\b",
         r"\bnodding off\b",
+        r"\bstill (?:out|not awake|unconscious|not come round)\b",
         r"\bbarely keep (?:her|him|them) awake\b",
         r"\bpassed out with vomit\b",
         consciousness=1,
@@ -249,7 +265,8 @@ CUES: tuple[Cue, ...] = (
         vascular=0.25,
     ),
     _cue(r"\bneck (?:pain|hurts)\b", r"\bback pain\b", r"\bneck\b.{0,10}\bhurts\b", head_spine=0.5),
-    _cue(r"\b(?:after )?(?:a fall|fell|fallen|slipped)\b", head_spine=0.5),
+    _cue(r"\bconfus\w*|\bnot making sense\b|\bdazed\b", head_spine=0.5),
+    _cue(r"\b(?:after )?(?:a fall|fell|fallen|slipped)\b", head_spine=0.25),
     _cue(r"\bblood thinners?\b", r"\bwarfarin\b", head_spine=0.5, bleeding=0.5),
     # sepsis and meningitis
     _cue(
@@ -284,10 +301,11 @@ CUES: tuple[Cue, ...] = (
         r"\bhurts more when i let go\b",
         r"\byellow (?:eyes|skin)\b",
         r"\bbloody diarrh\w*",
-        r"\bdrawing (?:his|her) knees up\b",
+        r"\b(?:drawing|pulling) (?:his|her) (?:knees|legs) up\b",
         abdomen=0.5,
     ),
     _cue(r"\bcan't (?:stand up straight|lie still|move)\b", abdomen=0.5),
+    _cue(r"\bblood in (?:his|her|my|the) (?:nappy|poo|poop|stool|diaper)\b", abdomen=0.5),
     _cue(
         r"\b(?:belly|stomach|tummy|abdom\w*|abdominal)\b.{0,15}\b(?:pain|ache|hurts?|cramps?)\b",
         r"\b(?:pain|ache|cramps?) (?:in|on) (?:my|his|her|the) (?:lower |upper )?(?:right |left )?"
@@ -340,10 +358,12 @@ CUES: tuple[Cue, ...] = (
         r"\bheart\b.{0,20}\b(?:racing|pounding|going crazy|fluttering|irregular|beating fast)",
         r"\bpalpitations\b",
         r"\bpacemaker\b",
+        r"\b(?:fast|irregular|racing|pounding) (?:and irregular )?(?:heart ?beat|pulse|heart)\b",
+        r"\b(?:pulse|heart ?beat|heart rate)\b.{0,12}\b(?:very |really )?(?:slow|weak|irregular)\b",
         arrhythmia=0.5,
     ),
     _cue(
-        r"\b(?:faint\w*|pass(?:ed)? out|passing out|black(?:ed)? out|collapsed|light ?headed|"
+        r"\b(?:faint\w*|pass(?:ed)? out|passing out|black(?:ed|ing)? out|collapsed|light ?headed|"
         r"dizzy)\b",
         arrhythmia=0.5,
         consciousness=0.25,
@@ -362,7 +382,7 @@ CUES: tuple[Cue, ...] = (
         r"\bwaters? (?:have |has |had |just )*(?:broken|broke|gone|went|burst)",
         r"\bsomething in my vagina\b",
         r"\bbaby (?:hasn't|has not) moved\b",
-        r"\bsoaking a pad\b",
+        r"\bsoak\w* (?:through )?(?:a |the |my )?pads?\b",
         obstetric=1,
     ),
     _cue(
@@ -414,7 +434,7 @@ CUES: tuple[Cue, ...] = (
         r"\bblack in the middle\b",
         r"\bsinged\b",
         r"\bsoot\b",
-        r"\bbreathed in smoke\b",
+        r"\b(?:breathed in|inhaled|inhaling|breathing in) (?:a lot of |lots of )?smoke\b",
         r"\bsmoke inhalation\b",
         r"\bhoarse\b",
         r"\bred raw\b",
@@ -443,6 +463,7 @@ CUES: tuple[Cue, ...] = (
         r"\bskin (?:is )?burning hot\b",
         r"\bvery hot\b",
         r"\bin the snow\b",
+        r"\b(?:after )?(?:ice climbing|frost\w*|freezing)\b",
         r"\bhiking\b",
         heat_cold=0.5,
     ),

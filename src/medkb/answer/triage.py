@@ -49,6 +49,8 @@ _RESOLVED = re.compile(
     r"\b(?:now|feels?|feeling|is|he's|she's|i'm|i feel|seems?|totally|otherwise|was) (?:fine|ok"
     r"|okay|better|normal)\b|\bwent back to playing\b|\b(?:is|are|was) playing\b|\beating "
     r"(?:and drinking )?(?:normally|fine)\b|\bno other symptoms\b|\bsettled\b"
+    r"|\b(?:grazed|scraped|a scratch|small (?:cut|bump|lump|graze))\b"
+    r"|\b(?:sometimes|occasionally|usually)\b"
 )
 #: Suicide and self-harm win over any other flagged category: the crisis line must show.
 _FIRST = "suicide"
