@@ -81,6 +81,26 @@ def test_report_half_meets_the_targets_with_the_static_semantic_step(
     assert false_alarms <= MAX_FALSE_ALARMS, alarms
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "triage_holdout.jsonl",
+        "triage_unseen.jsonl",
+        "triage_fresh.jsonl",
+        "triage_final.jsonl",
+        "red_flags.jsonl",
+    ],
+)
+def test_every_other_labelled_set_stays_at_the_targets(name: str) -> None:
+    """A regression guard: each set was measured once before it informed a cue
+    (docs/safety.md gives those first numbers); none of them is unseen any more."""
+    rows = [{**row, "text": row.get("text") or row["query"]} for row in _rows(name)]
+    assert {row["label"] for row in rows} <= {"emergency", "lookalike", "not_emergency"}
+    recall, false_alarms, missed, alarms = _rates(rows)
+    assert recall >= TARGET_RECALL, missed
+    assert false_alarms <= MAX_FALSE_ALARMS, alarms
+
+
 # --- each category, negation, numbers, look-alikes -------------------------------------------
 
 

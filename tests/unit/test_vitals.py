@@ -120,6 +120,9 @@ def test_seizure_minutes_only_when_a_seizure_is_described() -> None:
     ]
     assert _values(seizure_minutes, "fitting for 10 mins now") == [(10.0, "min")]
     assert _values(seizure_minutes, "migraine aura for 20 mins then headache") == []
+    assert _values(seizure_minutes, "baby is stiff and jerking for about 5 minutes") == [
+        (5.0, "min")
+    ]
 
 
 def test_age_of_a_baby_in_days() -> None:

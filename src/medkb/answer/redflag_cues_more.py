@@ -41,7 +41,7 @@ CUES: tuple[Cue, ...] = (
     _cue(
         r"\b(?:talking|speaking) (?:nonsense|gibberish|rubbish)",
         r"\bwords (?:are )?(?:jumbled|mixed up|muddled)",
-        rf"\b{_CANT} (?:find|get) (?:her|his|my|the) words",
+        rf"\b{_CANT} (?:find|get) (?:out )?(?:her|his|my|the|any) words",
         rf"\b{_CANT} (?:talk|speak) (?:properly|proper|right|clearly)",
         r"\bnot making sense\b",
         stroke=0.5,
@@ -67,7 +67,7 @@ CUES: tuple[Cue, ...] = (
         r"\b(?:speech|voice|words?|talking)\b.{0,15}\b(?:weird|strange|funny|odd|wrong|garbled|"
         r"muddled|gone)\b",
         r"\bface\b.{0,15}\b(?:heavy|numb|dead|weak)\b",
-        r"\b(?:right|left) (?:hand|arm|leg)\b.{0,15}\b(?:limp|useless|won't move)\b",
+        r"\b(?:right|left) (?:hand|arm|leg)\b.{0,15}\b(?:limp|useless|won't (?:move|hold))\b",
         r"\b(?:can't|cannot) understand (?:what|anything|me|us|him|her)\b",
         r"\bcan't say (?:his|her|my) (?:own )?name\b",
         stroke=0.5,
@@ -249,6 +249,7 @@ CUES: tuple[Cue, ...] = (
         r"\b(?:fell|fall|fallen|rolled|tumbled)\b.{0,30}\b(?:stairs|bunk|bed|ladder|bike|horse|trampoline|"
         r"climbing frame|slide|height|ice)\b",
         r"\b(?:car|bike|motorbike) (?:crash|accident)\b",
+        r"\bcame off (?:his|her|my|the) (?:motor)?(?:bike|horse|scooter)\b",
         r"\bcrash\b",
         r"\bdove into shallow",
         head_spine=0.5,

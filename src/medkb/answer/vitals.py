@@ -237,7 +237,9 @@ def _amount(match: re.Match[str]) -> float:
     return 30.0  # a whole bottle, all of my pills
 
 
-_SEIZURE = re.compile(r"\b(?:seiz\w*|fit|fits|fitting|convuls\w*|epilep\w*|status)\b")
+_SEIZURE = re.compile(
+    r"\b(?:seiz\w*|fit|fits|fitting|convuls\w*|epilep\w*|status|jerking|twitching|shaking all)\b"
+)
 _MINUTES = re.compile(
     r"\b(?:for |over |more than |about |like |nearly |almost )?"
     + NUM
