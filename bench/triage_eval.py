@@ -182,19 +182,22 @@ def latency(
 ) -> dict[str, float]:
     """Milliseconds per message of :func:`triage.assess` (``reuse``: the query's vector is
     given, as in the query path; otherwise triage embeds the message itself)."""
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
         for row in rows:
             vector = row.vector if reuse else None
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             triage.assess(row.text, match=match, vector=vector)
             times.append((time.perf_counter() - start) * 1000)
+            cpu.append((time.process_time() - start_cpu) * 1000)
     ordered = np.sort(np.array(times))
     return {
         "mean": statistics.fmean(times),
         "p50": float(np.percentile(ordered, 50)),
         "p95": float(np.percentile(ordered, 95)),
         "max": float(ordered[-1]),
+        "cpu_mean": statistics.fmean(cpu),
+        "cpu_p95": float(np.percentile(np.array(cpu), 95)),
     }
 
 

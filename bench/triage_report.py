@@ -160,10 +160,11 @@ def _agree(rows: Sequence[te.Row], got: dict[str, Any]) -> str:
 def _latency(rows: list[te.Row], encoder: Embedder | None, match: Any, embed_s: float) -> list[str]:
     lines = [
         f"Triage time per message over the {len(rows)} messages (3 rounds; 1 when triage "
-        "embeds), ms:",
+        "embeds), ms, wall clock and CPU time of this process (the machine is shared: see "
+        "the load average above):",
         "",
-        "| path | mean | p50 | p95 | max |",
-        "|---|---|---|---|---|",
+        "| path | mean | p50 | p95 | max | CPU time mean | CPU time p95 |",
+        "|---|---|---|---|---|---|---|",
     ]
     paths = [("cues + numbers", None, True)]
     if match is not None:
@@ -174,7 +175,7 @@ def _latency(rows: list[te.Row], encoder: Embedder | None, match: Any, embed_s: 
         got = te.latency(rows, step_match, reuse=reuse, repeat=3 if reuse else 1)
         lines.append(
             f"| {name} | {got['mean']:.3f} | {got['p50']:.3f} | {got['p95']:.3f} | "
-            f"{got['max']:.3f} |"
+            f"{got['max']:.3f} | {got['cpu_mean']:.3f} | {got['cpu_p95']:.3f} |"
         )
     if encoder is not None:
         lines += ["", f"(Embedding the {len(rows)} messages in one batch took {embed_s:.1f} s.)"]

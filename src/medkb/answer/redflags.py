@@ -119,10 +119,14 @@ def rule_scores(norm: str) -> RuleScores:
 
     The cues are matched twice: on ``norm`` and on :func:`compact` ``norm`` (fillers such as
     "are", "really", "a bit" removed, so "nostrils are flaring" meets "nostrils flaring");
-    each category keeps the better of the two passes.
+    each category keeps the better of the two passes. The second pass runs only when the
+    first flagged nothing.
     """
     first = _one_pass(norm)
-    second = _one_pass(compact(norm))
+    shorter = compact(norm)
+    if shorter == norm or any(score >= 1.0 for score in first.scores.values()):
+        return first  # nothing to gain: the second pass only ever adds
+    second = _one_pass(shorter)
     for category, score in second.scores.items():
         if score > first.scores.get(category, 0.0):
             first.scores[category] = score
