@@ -203,6 +203,13 @@ def test_informational_look_alikes_do_not_alarm(text: str) -> None:
     assert triage.assess(text) is None
 
 
+def test_a_glucose_in_mg_per_dl_is_named_in_mmol_with_its_unit() -> None:
+    found = triage.assess("blood sugar 45 mg/dl, shaky and confused")
+    assert found is not None and found.category == "glucose"
+    numbers = [item.text for item in found.evidence if item.kind == "number"]
+    assert numbers == ["glucose 2.5 mmol/L, read as mg/dL ('blood sugar 45 mg/dl')"]
+
+
 def test_suicide_wins_over_another_flagged_category() -> None:
     found = triage.assess("i swallowed all my pills because i dont want to be here anymore")
     assert found is not None and found.category == "suicide"

@@ -174,10 +174,15 @@ def _add_numbers(norm: str, found: Assessment) -> None:
 
 
 def _describe(reading: vitals.Reading) -> str:
+    """E.g. "glucose 2.5 mmol/L, read as mg/dL ('blood sugar 45 mg/dl')"."""
     value = f"{reading.value:g}"
     if reading.kind == "blood_pressure" and reading.second:
         value = f"{reading.value:g}/{reading.second:g}"
-    unit = f" {reading.unit}" if reading.unit and reading.unit != "ambiguous" else ""
+    unit = f" {reading.unit}" if reading.unit else ""
+    if reading.kind == "glucose":
+        unit = " mmol/L" if reading.unit == "mmol/L" else f" mmol/L, read as {reading.unit}"
+        if reading.unit == "ambiguous":
+            unit = " (no unit: dangerous as mg/dL and as mmol/L)"
     return f"{reading.kind.replace('_', ' ')} {value}{unit} ('{reading.text.strip()}')"
 
 
