@@ -32,6 +32,7 @@ UNSEEN = ROOT / "tests" / "data" / "triage_unseen.jsonl"
 HOLDOUT = ROOT / "tests" / "data" / "triage_holdout.jsonl"
 FRESH = ROOT / "tests" / "data" / "triage_fresh.jsonl"
 FINAL = ROOT / "tests" / "data" / "triage_final.jsonl"
+LAST = ROOT / "tests" / "data" / "triage_last.jsonl"
 OLD = ROOT / "tests" / "data" / "red_flags.jsonl"
 #: Cosines tried when choosing the semantic thresholds.
 GRID = [round(0.5 + 0.025 * i, 3) for i in range(17)]

@@ -132,6 +132,7 @@ def _extra_sets(encoder: Embedder | None, match: Any) -> list[str]:
     ]
     errors: list[str] = []
     sets = (
+        ("fifth held-out set (last)", te.LAST),
         ("fourth held-out set (final)", te.FINAL),
         ("third held-out set (fresh)", te.FRESH),
         ("second held-out set", te.HOLDOUT),

@@ -88,6 +88,7 @@ def test_report_half_meets_the_targets_with_the_static_semantic_step(
         "triage_unseen.jsonl",
         "triage_fresh.jsonl",
         "triage_final.jsonl",
+        "triage_last.jsonl",
         "red_flags.jsonl",
     ],
 )
@@ -292,6 +293,13 @@ def test_report_half_meets_the_targets_with_the_minilm_semantic_step() -> None:
     limits = AnswerSettings().triage_semantic["minilm"]
     match = triage.SemanticMatch(encoder, limits["flag"], limits["boost"], limits["margin"])
     report = [row for row in _rows("triage.jsonl") if row["split"] == "report"]
-    recall, false_alarms, missed, alarms = _rates(report, match)
-    assert recall >= TARGET_RECALL, missed
-    assert false_alarms <= MAX_FALSE_ALARMS, alarms
+    vectors = encoder.embed([row["text"] for row in report])  # one batch: MiniLM is slow
+    found = [
+        (row, triage.assess(row["text"], match=match, vector=vector))
+        for row, vector in zip(report, vectors, strict=True)
+    ]
+    missed = [row["text"] for row, got in found if row["label"] == "emergency" and not got]
+    alarms = [row["text"] for row, got in found if row["label"] != "emergency" and got]
+    emergencies = sum(row["label"] == "emergency" for row in report)
+    assert 1 - len(missed) / emergencies >= TARGET_RECALL, missed
+    assert len(alarms) / (len(report) - emergencies) <= MAX_FALSE_ALARMS, alarms

@@ -206,7 +206,14 @@ CUES: tuple[Cue, ...] = (
         r"\bjaw hurts",
         cardiac=0.5,
     ),
-    _cue(r"\bsweat(?:ing|y)\b", r"\bclammy\b", r"\bcold sweat", cardiac=0.5, sepsis=0.5),
+    _cue(
+        r"\bsweat(?:ing|y)\b",
+        r"\bclammy\b",
+        r"\bcold sweat",
+        r"\bcold and damp\b",
+        cardiac=0.5,
+        sepsis=0.5,
+    ),
     _cue(r"\bheart (?:is )?(?:racing|pounding)", r"\bpalpitations\b", cardiac=0.5, sepsis=0.25),
     _cue(
         r"\b(?:faint|fainted|pass(?:ed)? out|passing out|black(?:ed|ing)? out)\b",
@@ -397,7 +404,10 @@ CUES: tuple[Cue, ...] = (
         r"\bskin (?:is |looks |went |turned |turning |going )(?:white|black|charred|leathery)",
         burns=1,
     ),
-    _cue(r"\bfell (?:off|from) (?:a|the) (?:roof|ladder|balcony|scaffold)", head_spine=1),
+    _cue(
+        r"\bfell (?:off|from) (?:a |the )?(?:roof|ladder|balcony|scaffold\w*|tree|wall|height)",
+        head_spine=1,
+    ),
     _cue(r"\bnumb\w*\b.{0,20}\b(?:face|arm|leg)\b", stroke=0.5),
     # infants (counted only for a baby under about three months: the context cue)
     _cue(
@@ -433,7 +443,8 @@ URGENCY = re.compile(
     r"|\bthe er\b|\bambulance\b|\b(?:911|999|112)\b|\bis (?:this|it) a (?:heart attack|stroke)"
     r"|\bstill (?:not|no|going|there|bleeding|hurts?|won't|isn't|getting|having|wheez\w*"
     r"|fitting|seizing|unconscious|unresponsive|confused|can't|worse)\b"
-    r"|\bgetting worse\b|\bworse fast\b|\bplease\b|\beven sitting"
+    r"|\bgetting worse\b|\bworse fast\b|\bplease (?:help|hurry|answer|quick)"
+    r"|\b(?:help|quick|hurry),? please\b|\bpl[sz]\b|\beven sitting"
 )
 NEGATION = re.compile(
     r"\b(?:no|not|without|never|denies|deny|don't|doesn't|didn't|haven't|hasn't|isn't|"
@@ -445,7 +456,8 @@ PAST = re.compile(
     r"|\blast (?:year|month|week|winter|summer|spring|autumn|fall|weekend)\b|\bin (?:19|20)\d\d\b"
     r"|\bhistory of\b|\bas a (?:child|kid|teen|teenager|baby)\b|\bwhen (?:i|he|she) was\b"
     r"|(?<!since )\byesterday\b|\bused to\b|\bsurvived\b|\brecover(?:ing|ed) from\b"
-    r"|\bprevious\b|\bin my first\b"
+    r"|\bprevious\b|\bin my first\b|\b(?:was|were|in) (?:january|february|march|april|june|july"
+    r"|august|september|october|november|december)\b"
 )
 #: Just before a cue: the event is over ("had a stroke", "after my heart attack").
 PAST_LEAD = re.compile(

@@ -17,7 +17,7 @@ CUES: tuple[Cue, ...] = (
     _cue(
         r"\bchest\b.{0,40}\b(?:sitting on|elephant|band|vice|crush\w*|squeez\w*|heav\w*|"
         r"pressure|tight\w*|belt)",
-        r"\b(?:crush\w*|squeez\w*|heav\w*|pressure|tight\w*|burning)\b.{0,25}\bchest\b",
+        r"\b(?:crush\w*|squeez\w*|heav\w*|pressure|pressing|tight\w*|burning)\b.{0,25}\bchest\b",
         cardiac=0.5,
     ),
     _cue(r"\b(?:clutching|holding|grabbing) (?:his|her|my) chest", cardiac=0.5),
@@ -151,7 +151,8 @@ CUES: tuple[Cue, ...] = (
     ),
     # poisoning
     _cue(
-        r"\b(?:took|swallowed|ate|drank|had)\b.{0,30}\b(?:a bunch|a handful|loads|lots|all)\b",
+        r"\b(?:took|swallowed|ate|drank|had)\b.{0,30}\b(?:a (?:whole )?bunch|a handful|loads|lots"
+        r"|all|a load|a pile)\b",
         r"\bempty (?:bottles?|box(?:es)?|packets?|packs?|blisters?|strips?)\b",
         r"\b(?:weed ?killer|antifreeze|lamp oil|paraffin|white spirit|pesticide|rat poison|"
         r"toilet cleaner|drain cleaner|dishwasher (?:pods?|tablets?)|laundry (?:pods?|capsules?)"
@@ -167,6 +168,7 @@ CUES: tuple[Cue, ...] = (
         r"\b(?:gas (?:heater|fire|boiler)|boiler|carbon monoxide|generator|exhaust)\b",
         r"\bfumes\b",
         r"\bmixed bleach\b",
+        r"\bwith (?:vodka|alcohol|wine|beer|whisk(?:e)?y|booze|drink|gin|rum)\b",
         poisoning=0.5,
         breathing=0.25,
     ),
@@ -230,8 +232,9 @@ CUES: tuple[Cue, ...] = (
     _cue(r"\bfloppy\b", consciousness=0.5),
     _cue(
         r"\bhallucinat\w*",
-        r"\bdoesn't (?:recogni[sz]e|know) (?:me|us|where)\b",
-        r"\bseeing things\b",
+        r"\bdoesn't (?:recogni[sz]e|know) (?:me|us|where|what day|what year|who)\b",
+        r"\bseeing (?:things|people)\b",
+        r"\bmuddled\b",
         r"\b(?:acting|talking) (?:really )?(?:strange|strangely|weird|odd)",
         r"\bnot (?:like )?(?:her|him)sel[fv]\b",
         r"\bnot acting (?:him|her)self\b",
@@ -416,6 +419,7 @@ CUES: tuple[Cue, ...] = (
     # burns
     _cue(
         r"\b(?:boiling|hot) (?:water|oil|tea|coffee|soup)\b",
+        r"\bboiling\b",
         r"\b(?:scald\w*|burn(?:ed|t|s)?)\b",
         r"\belectric shock\b",
         r"\b(?:acid|drain cleaner|caustic|lye)\b",
@@ -432,6 +436,7 @@ CUES: tuple[Cue, ...] = (
     _cue(
         r"\bblister\w*",
         r"\b(?:skin|it's) (?:peeling off|black|charred|white|leathery)",
+        r"\bskin (?:is )?(?:coming|peeling|falling) off\b",
         r"\bblack in the middle\b",
         r"\bsinged\b",
         r"\bsoot\b",
@@ -459,6 +464,8 @@ CUES: tuple[Cue, ...] = (
         r"\b(?:heatwave|greenhouse|hot kitchen|sauna)\b",
         r"\b(?:icy|cold) (?:water|lake|river|sea)\b",
         r"\bno heating\b",
+        r"\bheating (?:broke|broken|went off|failed|stopped|not working)\b",
+        r"\bice cold\b",
         r"\b(?:very|freezing|so) cold\b",
         r"\b(?:red )?hot(?: and)? dry skin\b",
         r"\bskin (?:is )?burning hot\b",
@@ -470,7 +477,7 @@ CUES: tuple[Cue, ...] = (
     ),
     _cue(
         r"\b(?:confus\w*|not making sense|staggering|slurr\w*|drowsy|sleepy|collapsed|passed out|"
-        r"floppy|barely talking|not responding|clumsy)\b",
+        r"floppy|barely talking|not responding|clumsy|mumbling)\b",
         r"\b(?:fingers|toes)\b.{0,20}\b(?:white|black|hard)",
         heat_cold=0.5,
     ),
@@ -515,6 +522,7 @@ CUES: tuple[Cue, ...] = (
         r"\b(?:cut|slit|slashed) (?:my|his|her) wrists?\b",
         r"\bwon't be (?:around|here|alive) (?:tomorrow|anymore|much longer)\b",
         r"\bsaying goodbye (?:forever|for good)\b",
+        r"\b(?:texted|messaged|sent|posted|text|message)\b.{0,25}\bgoodbye\b",
         always=True,
         suicide=1,
     ),
