@@ -64,7 +64,7 @@ class KnowledgeBase:
             embedder=embedder,
             settings=settings.search,
             tenant_id=self.tenant_id,
-            answerer=Answerer(settings.answer, embedder=settings.embedder),
+            answerer=Answerer(settings.answer, embedder=settings.embedder, encoder=embedder),
             redact_logs=settings.privacy.redact_query_logs,
         )
 

@@ -97,7 +97,7 @@ class Searcher:
         with watch.stage("normalise"):
             cleaned = normalise_query(text)
             words = keywords(cleaned)
-        rankings = self._retrieve(cleaned, words, options, watch)
+        rankings, vector = self._retrieve(cleaned, words, options, watch)
         with watch.stage("fuse"):
             fused = combine(
                 rankings,
@@ -109,7 +109,7 @@ class Searcher:
         with watch.stage("answer"):
             dense = options.mode != "keyword"
             evidence = [_evidence(hit, dense=dense) for hit in hits]
-            answer = self.answerer.answer(text, cleaned, evidence)
+            answer = self.answerer.answer(text, cleaned, evidence, vector=vector)
         result = QueryResult(
             query=text,
             answer=answer.text,
@@ -128,8 +128,10 @@ class Searcher:
 
     def _retrieve(
         self, cleaned: str, words: list[str], options: QueryOptions, watch: Stopwatch
-    ) -> dict[str, Ranking]:
+    ) -> tuple[dict[str, Ranking], Vector | None]:
+        """The rankings of each search, and the query's vector when dense search ran."""
         n = max(self.settings.candidates, options.top_k)
+        vector = None
         keyword_job = None
         if options.mode in ("hybrid", "keyword"):
             keyword_job = self._pool.submit(self._keyword, words, options.filters, n)
@@ -142,7 +144,7 @@ class Searcher:
         if keyword_job is not None:
             with watch.stage("keyword_search"):
                 rankings["keyword"] = keyword_job.result()
-        return rankings
+        return rankings, vector
 
     def _dense(self, vector: Vector, filters: Filters | None, n: int) -> dict[str, Ranking]:
         return {
