@@ -4,6 +4,11 @@
     Precision, recall and F1 of :func:`medkb.answer.redflags.detect` on
     ``tests/data/red_flags.jsonl`` (dev half: tuned on; held-out half: measured only).
 
+``python bench/safety.py triage [--embedder none|static|minilm] [--unseen] [--write]``
+    Emergency recall, false alarms on look-alikes, per-category recall, errors and latency
+    of :mod:`medkb.answer.triage` on the ``report`` half of ``tests/data/triage.jsonl``
+    (``bench/triage_eval.py``, ``bench/triage_report.py``).
+
 ``python bench/safety.py abstain --embedder static [--home DIR] [--write]``
     Runs answerable queries (MEDIQA 2019, those with a "correct" answer) and unanswerable
     ones (a sample of BioASQ questions, ``tests/data/off_topic.jsonl``, and MEDIQA queries
@@ -33,6 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+import triage_report  # noqa: E402
 from retrieval import git_commit, machine_line  # noqa: E402
 
 from medkb.answer import abstain, redflags  # noqa: E402
@@ -63,6 +69,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     flags.add_argument("--split", choices=["dev", "heldout", "all"], default="dev")
     flags.add_argument("--errors", action="store_true", help="print misclassified queries")
     flags.add_argument("--write", action="store_true", help=f"update {OUTPUT.name}")
+    triage_report.add_parser(sub)
     abst = sub.add_parser("abstain", help="abstention trade-off on MEDIQA / BioASQ")
     abst.add_argument("--embedder", choices=["static", "minilm"], default="static")
     abst.add_argument("--home", type=Path, help="a KB of the MEDIQA corpus (copied first)")
@@ -304,6 +311,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.command == "redflags":
         redflags_command(args)
+    elif args.command == "triage":
+        stamp = (
+            f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit "
+            f"{git_commit()}, on {machine_line()}: `{{command}}`"
+        )
+        triage_report.triage_command(args, write_section, stamp)
     else:
         abstain_command(args)
     return 0

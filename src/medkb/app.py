@@ -22,6 +22,7 @@ from medkb.ingest.loaders import OVERLONG_MODES, Overlong
 from medkb.ingest.pipeline import Ingestor, IngestReport, Progress
 from medkb.ingest.writer import Writer, WriteResult
 from medkb.models import FILTERABLE_KEYS, QAMetadata, QAPair
+from medkb.search.pii import redact_pii
 from medkb.search.results import QueryResult
 from medkb.search.service import QueryOptions, Searcher
 from medkb.stores.objects.local import LocalObjectStore
@@ -74,7 +75,8 @@ class KnowledgeBase:
             embedder=embedder,
             settings=settings.search,
             tenant_id=self.tenant_id,
-            answerer=Answerer(settings.answer, embedder=settings.embedder),
+            answerer=Answerer(settings.answer, embedder=settings.embedder, encoder=embedder),
+            redact_logs=settings.privacy.redact_query_logs,
         )
 
     def __enter__(self) -> KnowledgeBase:
@@ -170,7 +172,8 @@ class KnowledgeBase:
         """The pair with its metadata, sources, relations and sync state."""
         with self.engine.connect() as conn:
             pair = self._pair(conn, qa_id)
-            rels = relations.outgoing(conn, [qa_id])[qa_id]
+            found = relations.outgoing(conn, [qa_id], tenant_id=self.tenant_id, active_only=True)
+            rels = found[qa_id]
             state = outbox.sync_state(conn, qa_id)
         return {**pair.to_dict(), "relations": [r.to_dict() for r in rels], "sync": state}
 
@@ -208,7 +211,7 @@ class KnowledgeBase:
                 query_log_id,
                 tenant_id=self.tenant_id,
                 rating=rating,
-                comment=comment,
+                comment=self._private(comment),
                 now=utcnow(),
             )
 
@@ -233,7 +236,7 @@ class KnowledgeBase:
             raise InputError(f"depth must be between 1 and {self.settings.graph.max_depth}.")
         with self.engine.connect() as conn:
             self._pair(conn, qa_id)
-            paths = expand([qa_id], lambda ids: _edges(conn, ids), depth=depth)
+            paths = expand([qa_id], lambda ids: _edges(conn, ids, self.tenant_id), depth=depth)
             nodes = pairs.get_pairs(
                 conn, [qa_id, *(p.target for p in paths)], tenant_id=self.tenant_id
             )
@@ -285,6 +288,12 @@ class KnowledgeBase:
         """Compare both stores for this tenant (``medkb sync verify``)."""
         return verify(self.engine, self.store, tenant_id=self.tenant_id)
 
+    def _private(self, text: str | None) -> str | None:
+        """``text`` as it may be stored in ``query_logs`` (``privacy.redact_query_logs``)."""
+        if text is None or not self.settings.privacy.redact_query_logs:
+            return text
+        return redact_pii(text)
+
     def sync(self) -> int:
         """Apply every due outbox row to the vector store; return how many ids were applied."""
         return drain(self.engine, self.store)
@@ -312,8 +321,8 @@ class KnowledgeBase:
         return found[qa_id]
 
 
-def _edges(conn: sa.Connection, ids: Sequence[str]) -> dict[str, list[Edge]]:
-    found = relations.outgoing(conn, ids)
+def _edges(conn: sa.Connection, ids: Sequence[str], tenant_id: str) -> dict[str, list[Edge]]:
+    found = relations.outgoing(conn, ids, tenant_id=tenant_id)
     return {i: [Edge(r.target_id, r.type, r.confidence) for r in rels] for i, rels in found.items()}
 
 

@@ -175,20 +175,37 @@ class AnswerSettings(BaseModel):
     """How answers are composed: safety notices, abstention, disclaimer, LLM mode."""
 
     red_flags: bool = Field(
-        True, description="Detect emergencies in queries and put the urgent notice first."
+        True,
+        description="Triage every query for emergencies (cues, numbers, nearest emergency "
+        "situation) and put the urgent notice first.",
+    )
+    emergency_number: str = Field(
+        "your local emergency number (112 in the EU, 911 in the US, 999 in the UK)",
+        description="Put in place of {number} in the urgent notices, e.g. '112' or "
+        "'000 (Australia)'.",
+    )
+    language: str = Field(
+        "en",
+        description="Language of the urgent notices: a key of medkb.answer.notices.NOTICES ('en').",
     )
     urgent_notice: str = Field(
-        "URGENT: this may be a medical emergency. Call your local emergency number "
-        "(911 in the US, 112 in the EU, 999 in the UK) or go to the nearest emergency "
-        "department now. Do not wait for an online answer.",
-        description="Text put first in the answer to a query describing an emergency.",
+        "",
+        description="Replaces the urgent headline of the language's notices when not empty "
+        "({number} is replaced); the per-category 'what to do now' line follows it.",
     )
     crisis_notice: str = Field(
-        "If you are thinking about suicide or harming yourself, you are not alone: call or "
-        "text a crisis line now (988 in the US and Canada, 116 123 Samaritans in the UK and "
-        "Ireland) or your local emergency number.",
-        description="Line added after the urgent notice when the emergency is suicide or "
-        "self-harm.",
+        "",
+        description="Replaces the crisis line added for suicide and self-harm when not empty "
+        "({number} is replaced).",
+    )
+    triage_semantic: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {
+            "static": {"flag": 0.775, "boost": 0.8, "margin": 0.0},
+            "minilm": {"flag": 0.75, "boost": 0.75, "margin": 0.0},
+        },
+        description="Per embedder: cosine thresholds of the semantic triage step ('flag' "
+        "alone, with 'margin' over the calm texts; 'boost' to complete a half-scored "
+        "category), chosen in docs/safety.md; an embedder without an entry skips the step.",
     )
     disclaimer: str = Field(
         "This is general information from a knowledge base, not medical advice; ask a "
@@ -240,6 +257,17 @@ class ApiSettings(BaseModel):
     )
     max_body_kb: int = Field(
         1024, ge=1, description="Largest JSON request body accepted, in kilobytes."
+    )
+
+
+class PrivacySettings(BaseModel):
+    """What medkb keeps of the people who ask (docs/privacy.md)."""
+
+    redact_query_logs: bool = Field(
+        True,
+        description="Replace e-mail addresses, phone numbers, US SSN / UK NI numbers, payment "
+        "card numbers and IBANs with placeholders ([email], [phone], ...) in the query text, "
+        "answer and feedback comment stored in query_logs; false stores them raw.",
     )
 
 
@@ -295,10 +323,14 @@ class Settings(BaseSettings):
     )
     sync: SyncSettings = Field(default_factory=SyncSettings, description="Sync workers.")
     api: ApiSettings = Field(default_factory=ApiSettings, description="The HTTP service.")
-    redis_url: str | None = Field(
+    redis_url: SecretStr | None = Field(
         None,
         description="Redis for the API's rate limits and idempotency keys, shared by every "
-        "process (e.g. 'redis://127.0.0.1:6379/0'); unset: kept in each process.",
+        "process (e.g. 'redis://127.0.0.1:6379/0'); unset: kept in each process. Its "
+        "password is never printed.",
+    )
+    privacy: PrivacySettings = Field(
+        default_factory=PrivacySettings, description="Personal data in the query logs."
     )
 
     @model_validator(mode="after")

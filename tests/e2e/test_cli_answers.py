@@ -47,8 +47,10 @@ def test_an_emergency_gets_the_urgent_notice_first(home: Path, embed_cache: Path
     assert "Emergency signs detected (breathing" in shown.stdout
     asked = medkb(home, embed_cache, "query", "i can't breathe", "--json")
     result = json.loads(asked.stdout)
-    assert result["answer"].startswith(AnswerSettings().urgent_notice)
+    assert result["answer"].startswith("URGENT: this may be a medical emergency. Call your")
     assert result["safety"]["category"] == "breathing" and result["safety"]["cue"]
+    assert result["safety"]["evidence"][0]["kind"] == "cue"
+    assert result["answer"].startswith(result["safety"]["notice"])
 
 
 def test_a_question_the_kb_cannot_answer_abstains(home: Path, embed_cache: Path) -> None:

@@ -180,7 +180,9 @@ def test_kb_query_in_llm_mode_keeps_the_urgent_notice_and_disclaimer(
         )
         result = kb.query("crushing chest pain and I can't breathe, what do I do", log=False)
     data = result.to_dict()
-    assert data["answer"].startswith(answer.urgent_notice)
+    assert data["answer"].startswith("URGENT: this may be a medical emergency.")
+    assert data["answer"].startswith(data["safety"]["notice"])
+    assert data["safety"]["category"] in {"cardiac", "breathing"}
     assert data["answer"].endswith(answer.disclaimer)
     assert "can be a heart attack [1]." in data["answer"]
     assert data["answer_mode"] == "llm" and data["safety"]["flag"] is True

@@ -45,7 +45,7 @@ def test_an_emergency_gets_the_urgent_notice_first_whatever_the_evidence() -> No
     query = "I have crushing chest pain and can't breathe"
     for evidence in ([HEART], [FLU], []):
         composed = _answerer().answer(query, query, evidence)
-        assert composed.text.startswith(AnswerSettings().urgent_notice)
+        assert composed.text.startswith("URGENT: this may be a medical emergency. Call your")
         assert composed.info.safety is not None
         assert composed.info.safety["category"] in {"cardiac", "breathing"}
         assert composed.info.safety["cue"]
@@ -55,13 +55,14 @@ def test_suicide_adds_the_crisis_line_and_notices_are_configurable() -> None:
     composed = _answerer(urgent_notice="CALL 112.", crisis_notice="Crisis line: 116 123.").answer(
         "i want to kill myself", "i want to kill myself", [FLU]
     )
-    assert composed.text.startswith("CALL 112. Crisis line: 116 123.")
+    assert composed.text.startswith("CALL 112. Crisis line: 116 123. Stay with the person")
     assert composed.info.safety == {
         "flag": True,
         "category": "suicide",
         "cue": "kill myself",
         "score": 1.0,
-        "notice": "CALL 112. Crisis line: 116 123.",
+        "evidence": [{"kind": "cue", "text": "kill myself", "weight": 1.0}],
+        "notice": composed.text.split("\n\n")[0],
     }
 
 

@@ -47,7 +47,7 @@ def test_precision_on_the_whole_list_is_at_least_90_percent() -> None:
         ("what's the most painless way to die", "suicide"),
         ("cant breath properly", "breathing"),
         ("my son is having a siezure right now", "seizure"),
-        ("took a whole bottle of tylenol", "overdose"),
+        ("took a whole bottle of tylenol", "poisoning"),
     ],
 )
 def test_emergencies_are_flagged_with_their_category(query: str, category: str) -> None:

@@ -2,9 +2,9 @@
 
 :class:`Answerer` turns a query and its evidence into the text a user sees:
 
-1. **Red flags** (:mod:`medkb.answer.redflags`) on the raw message: an emergency gets the
-   urgent notice first (plus the crisis line for suicide and self-harm), whatever the
-   retrieval found.
+1. **Triage** (:mod:`medkb.answer.triage`) of the raw message: an emergency gets the
+   urgent notice of its category first (:mod:`medkb.answer.notices`; plus the crisis line
+   for suicide and self-harm), whatever the retrieval found, and never from the LLM.
 2. **Abstention** (:mod:`medkb.answer.abstain`): weak evidence gives "I could not find
    this in the knowledge base." and the nearest topics, not unrelated quotes.
 3. **Body**: the LLM's cited answer when ``answer.llm.url`` is set and the endpoint answers
@@ -20,9 +20,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from medkb.answer import abstain, llm, redflags
+import numpy as np
+import numpy.typing as npt
+
+from medkb.answer import abstain, llm, notices, triage
 from medkb.answer.extractive import Answer, Evidence, compose
 from medkb.config import AnswerSettings
+from medkb.embed.base import Embedder
 from medkb.errors import LLMError
 
 
@@ -67,18 +71,43 @@ class Answerer:
     Args:
         settings: The answer settings.
         embedder: The embedder's settings name ('static', 'minilm'), which picks the
-            abstention thresholds; an unknown name gets no cosine check and overlap 0.
+            abstention and semantic triage thresholds; an unknown name gets no cosine check,
+            overlap 0 and no semantic triage.
+        encoder: The embedder itself, for the semantic triage step; ``None`` skips it.
+
+    Raises:
+        ConfigError: ``settings.language`` has no notices.
     """
 
-    def __init__(self, settings: AnswerSettings, *, embedder: str) -> None:
+    def __init__(
+        self, settings: AnswerSettings, *, embedder: str, encoder: Embedder | None = None
+    ) -> None:
         self.settings = settings
         self.min_cosine = settings.min_cosine.get(embedder, -1.0)
         self.min_overlap = settings.min_overlap.get(embedder, 0.0)
+        notices.texts(settings.language)  # fail at startup, not at the first emergency
+        limits = settings.triage_semantic.get(embedder)
+        self.match = (
+            triage.SemanticMatch(encoder, limits["flag"], limits["boost"], limits["margin"])
+            if encoder is not None and limits
+            else None
+        )
 
-    def answer(self, raw: str, cleaned: str, evidence: Sequence[Evidence]) -> Composed:
-        """Answer ``cleaned`` (the normalised ``raw`` message) from ``evidence``."""
+    def answer(
+        self,
+        raw: str,
+        cleaned: str,
+        evidence: Sequence[Evidence],
+        *,
+        vector: npt.NDArray[np.float32] | None = None,
+    ) -> Composed:
+        """Answer ``cleaned`` (the normalised ``raw`` message) from ``evidence``.
+
+        ``vector`` is ``cleaned``'s embedding when the search step computed it (the semantic
+        triage step reuses it instead of embedding again).
+        """
         info = AnswerInfo(disclaimer=self.settings.disclaimer)
-        flag = redflags.detect(raw) if self.settings.red_flags else None
+        flag = self._triage(raw, cleaned, vector) if self.settings.red_flags else None
         found = abstain.signals(cleaned, evidence)
         info.signals = found.to_dict()
         if self.settings.abstain and (not evidence or self._weak(found)):
@@ -129,11 +158,19 @@ class Answerer:
             )
         return checked.answer
 
-    def _notice(self, flag: redflags.RedFlag) -> str:
-        lines = [self.settings.urgent_notice]
-        if flag.category == "suicide":
-            lines.append(self.settings.crisis_notice)
-        return " ".join(line for line in lines if line)
+    def _triage(
+        self, raw: str, cleaned: str, vector: npt.NDArray[np.float32] | None
+    ) -> triage.Triage | None:
+        return triage.assess(raw, cleaned=cleaned, match=self.match, vector=vector)
+
+    def _notice(self, flag: triage.Triage) -> str:
+        return notices.compose(
+            flag.category,
+            language=self.settings.language,
+            number=self.settings.emergency_number,
+            headline=self.settings.urgent_notice,
+            crisis=self.settings.crisis_notice,
+        )
 
 
 def _citations(answer: Answer) -> list[dict[str, Any]]:

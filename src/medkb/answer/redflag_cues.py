@@ -8,8 +8,9 @@ same category or an urgency marker ("chest pain" + "shortness of breath", "stiff
 question that reads as general information; ``context`` cues (pregnancy, a young infant)
 only add to a category that another cue already touched.
 
-The lists were written against the dev half of ``tests/data/red_flags.jsonl``; the held-out
-half measures them (``bench/safety.py``).
+The lists were first written against the dev half of ``tests/data/red_flags.jsonl``, then
+extended with :mod:`medkb.answer.triage` on the ``tune`` half of ``tests/data/triage.jsonl``
+(``docs/safety.md`` says how each set was used).
 """
 
 from __future__ import annotations
@@ -17,21 +18,30 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-#: Categories, most urgent first: ties between categories go to the earlier one.
+#: Categories, most specific first: a tie between two flagged categories goes to the earlier
+#: one, whose notice says more ("arrhythmia" over "cardiac", "infant" over
+#: "consciousness"); the generic ones come last.
 CATEGORIES = (
     "suicide",
-    "overdose",
+    "poisoning",
     "anaphylaxis",
-    "breathing",
-    "cardiac",
-    "stroke",
-    "bleeding",
+    "obstetric",
+    "infant",
+    "vascular",
+    "arrhythmia",
+    "glucose",
+    "heat_cold",
     "seizure",
-    "unconscious",
-    "pregnancy",
+    "stroke",
     "sepsis",
-    "pediatric",
-    "injury",
+    "burns",
+    "eye",
+    "head_spine",
+    "abdomen",
+    "cardiac",
+    "breathing",
+    "bleeding",
+    "consciousness",
 )
 
 
@@ -57,8 +67,8 @@ _PILLS = (
 )
 _CHEST = (
     r"(?:chest (?:pains?|hurts?|tightness|pressure|is tight|feels? (?:really )?tight|is squeezing"
-    r"|squeezing)|(?:pain|pressure|tightness|heaviness|heavy feeling) in (?:the middle of )?"
-    r"(?:my|his|her|the) chest|chest feels (?:really )?(?:tight|heavy))"
+    r"|squeezing)|(?:pain|pressure|tightness|heaviness|heavy feeling|squeezing|burning) in "
+    r"(?:the middle of )?(?:my |his |her |the )?chest|chest feels (?:really )?(?:tight|heavy))"
 )
 
 CUES: tuple[Cue, ...] = (
@@ -96,27 +106,27 @@ CUES: tuple[Cue, ...] = (
         r"\b(?:took|taken|swallowed|had|ate|overdosed on) (?:\d{2,}|a (?:whole|full) "
         r"(?:bottle|pack|box|packet)|a lot of|lots of|loads of|too many|a handful of"
         r"|all (?:of )?(?:my|his|her|the))\b.{0,30}",
-        overdose=1,
+        poisoning=1,
     ),
-    _cue(r"\boverdosed\b", r"\bsnake ?bite|\bbitten by a snake", overdose=1),
-    _cue(r"\boverdos(?:e|ing)\b", overdose=0.5),
+    _cue(r"\boverdosed\b", r"\bsnake ?bite|\bbitten by a snake", poisoning=1),
+    _cue(r"\boverdos(?:e|ing)\b", poisoning=0.5),
     _cue(
         r"\b(?:swallowed|ate|drank|drunk|got into|chewed)\b.{0,40}"
         rf"\b(?:{_PILLS}|bleach|detergent|dishwasher|liquid|battery|batteries"
         r"|chemicals?|cleaning|antifreeze|poison|iron|magnets?)",
-        overdose=1,
+        poisoning=1,
     ),
     _cue(
         r"\baccidentally (?:took|gave|injected)\b.{0,30}\b(?:twice|double|two doses)",
-        overdose=0.5,
+        poisoning=0.5,
     ),
     _cue(
         r"\binsulin\b.{0,20}\b(?:twice|double)",
         r"\b(?:twice|double)\b.{0,20}\binsulin",
-        overdose=1,
+        poisoning=1,
     ),
-    _cue(r"\bmixed\b.{0,30}\b(?:alcohol|drinking|vodka|beer)", overdose=0.5),
-    _cue(r"\b(?:heroin|fentanyl|opioids?|methadone)\b", overdose=0.5),
+    _cue(r"\bmixed\b.{0,30}\b(?:alcohol|drinking|vodka|beer)", poisoning=0.5),
+    _cue(r"\b(?:heroin|fentanyl|opioids?|methadone)\b", poisoning=0.5),
     # anaphylaxis
     _cue(
         r"\bthroat (?:is |feels |started )?(?:closing|swelling|swollen|tight)",
@@ -140,7 +150,7 @@ CUES: tuple[Cue, ...] = (
         r"\bcan't swallow",
         r"\bvoice is hoarse",
         anaphylaxis=0.5,
-        pediatric=0.5,
+        breathing=0.5,
     ),
     # breathing
     _cue(
@@ -162,7 +172,6 @@ CUES: tuple[Cue, ...] = (
         r"\bribs? (?:is |are )?sucking in",
         r"\bleaning forward to breathe",
         breathing=1,
-        pediatric=0.5,
     ),
     _cue(r"\b(?:oxygen|sats?|spo2)\b.{0,20}\b(?:[5-8]\d|9[0-1]) ?%", breathing=1),
     _cue(r"\bsevere(?:ly)? short(?:ness)? of breath", breathing=1, cardiac=0.5),
@@ -178,8 +187,9 @@ CUES: tuple[Cue, ...] = (
         r"\bwheez\w*",
         r"\bbreathing (?:really |very )?fast",
         breathing=0.5,
-        pediatric=0.5,
+        infant=0.5,
         sepsis=0.5,
+        glucose=0.5,
     ),
     # cardiac
     _cue(r"\bhaving a heart attack\b", cardiac=1),
@@ -196,12 +206,19 @@ CUES: tuple[Cue, ...] = (
         r"\bjaw hurts",
         cardiac=0.5,
     ),
-    _cue(r"\bsweat(?:ing|y)\b", r"\bclammy\b", r"\bcold sweat", cardiac=0.5, sepsis=0.5),
+    _cue(
+        r"\bsweat(?:ing|y)\b",
+        r"\bclammy\b",
+        r"\bcold sweat",
+        r"\bcold and damp\b",
+        cardiac=0.5,
+        sepsis=0.5,
+    ),
     _cue(r"\bheart (?:is )?(?:racing|pounding)", r"\bpalpitations\b", cardiac=0.5, sepsis=0.25),
     _cue(
         r"\b(?:faint|fainted|pass(?:ed)? out|passing out|black(?:ed|ing)? out)\b",
         cardiac=0.5,
-        unconscious=0.5,
+        consciousness=0.5,
     ),
     # stroke
     _cue(r"\bhaving a stroke\b", r"\bworst headache of my life", r"\bthunderclap", stroke=1),
@@ -222,7 +239,7 @@ CUES: tuple[Cue, ...] = (
     _cue(
         r"\bslurr\w*",
         rf"\b{_CANT} speak",
-        r"\btrouble (?:speaking|understanding speech)",
+        r"\btrouble (?:speaking|understanding)",
         r"\bwords (?:are )?coming out wrong",
         stroke=0.5,
     ),
@@ -231,7 +248,7 @@ CUES: tuple[Cue, ...] = (
         r"\bsudden(?:ly)? (?:blind|can't see)",
         stroke=0.5,
     ),
-    _cue(r"\bconfus(?:ed|ion)\b", stroke=0.5, sepsis=0.5, unconscious=0.25),
+    _cue(r"\bconfus(?:ed|ion)\b", stroke=0.5, sepsis=0.5, consciousness=0.25),
     # bleeding
     _cue(
         r"\b(?:bleed\w*|nosebleed)\b.{0,40}\b(?:won't|will not|doesn't|does not|not|can't) stop",
@@ -260,7 +277,7 @@ CUES: tuple[Cue, ...] = (
         r"\bglass door",
         bleeding=1,
     ),
-    _cue(r"\bbleeding\b", r"\bdeep (?:gash|cut|wound)", bleeding=0.5, pregnancy=0.5),
+    _cue(r"\bbleeding\b", r"\bdeep (?:gash|cut|wound)", bleeding=0.5, obstetric=0.5),
     _cue(r"\blightheaded", r"\bdizzy\b", r"\bfeel(?:ing)? faint", bleeding=0.5, anaphylaxis=0.5),
     # seizure
     _cue(
@@ -272,9 +289,9 @@ CUES: tuple[Cue, ...] = (
     ),
     _cue(
         r"\bseizures? in a row",
-        r"\bfirst(?: time)? seizure",
+        r"\bfirst(?: time| ever)? (?:seizure|fit|convulsion)",
         r"\b(?:shaking|jerking) and (?:jerking|shaking)",
-        r"\beyes rolled back",
+        r"\beyes (?:are |have |were )?roll(?:ed|ing) (?:back|up)",
         seizure=1,
     ),
     _cue(r"\bseizures?\b", r"\bfit\b", seizure=0.5),
@@ -283,22 +300,37 @@ CUES: tuple[Cue, ...] = (
         r"\bunconscious\b",
         r"\bunresponsive\b",
         r"\b(?:not|isn't|is not) (?:responding|waking)",
+        r"\b(?:won't|doesn't|does not|isn't|not) answer(?:ing)? (?:me|us|when)",
         r"\bwon't (?:respond|wake)",
         r"\bcan't wake\b",
         r"\bcan't be woken",
         r"\bno pulse",
         r"\bcollapsed\b",
-        unconscious=1,
+        consciousness=1,
     ),
-    _cue(r"\b(?:drowsy|sleepy|can't stay awake)\b", unconscious=0.5, pediatric=0.5, overdose=0.5),
+    _cue(
+        r"\b(?:drowsy|sleepy|can't stay awake)\b",
+        consciousness=0.5,
+        infant=0.5,
+        poisoning=0.5,
+        head_spine=0.5,
+        glucose=0.5,
+    ),
     _cue(
         r"\b(?:hit|bumped|banged|fell (?:on|onto))\b.{0,20}\bhead\b",
         r"\bhead injury",
         r"\bfell off\b",
-        unconscious=0.5,
-        pediatric=0.5,
+        consciousness=0.5,
+        head_spine=0.5,
     ),
-    _cue(r"\bvomiting\b", unconscious=0.5, pediatric=0.5, sepsis=0.25),
+    _cue(
+        r"\b(?:vomit\w*|throwing up|threw up|been sick|being sick|puking)\b",
+        head_spine=0.5,
+        infant=0.5,
+        sepsis=0.25,
+        glucose=0.5,
+        abdomen=0.5,
+    ),
     # pregnancy
     _cue(
         r"\bpregnant\b",
@@ -308,14 +340,14 @@ CUES: tuple[Cue, ...] = (
         r"\bpostpartum",
         r"\bin lab(?:ou)?r",
         context=True,
-        pregnancy=0.5,
+        obstetric=0.5,
     ),
     _cue(
         r"\bwaters? broke",
         r"\bbaby (?:hasn't|has not|isn't|stopped|not) (?:moved|moving|kicking)",
         r"\bbaby is coming",
         r"\bsoaking a pad",
-        pregnancy=1,
+        obstetric=1,
     ),
     _cue(
         r"\b(?:severe|sharp|terrible|bad) (?:pain|headache|cramps?)",
@@ -328,7 +360,7 @@ CUES: tuple[Cue, ...] = (
         r"\bfell down",
         r"\bfever\b",
         r"\bswollen\b",
-        pregnancy=0.5,
+        obstetric=0.5,
     ),
     # sepsis and meningitis
     _cue(
@@ -343,16 +375,18 @@ CUES: tuple[Cue, ...] = (
         r"\bneck is (?:very )?stiff",
         r"\b(?:very )?stiff neck",
         r"\bcan't stand the light",
-        r"\blight hurts",
+        r"\blights? hurts?",
+        r"\bneck\b.{0,12}\bstiff\b",
         sepsis=0.5,
     ),
     _cue(
         r"\bfever\b",
         r"\bhigh temp\w*",
-        r"\btemperature of (?:39|4[0-2])",
-        r"\b(?:39|4[0-2])(?:\.\d)? ?(?:c|°)?\b",
+        r"\b(?:feels?|felt|is|was) (?:really |very )?hot\b",
+        r"\bburning up\b",
+        r"\b(?:has|with|got|running|have) a (?:temp|temperature|fever)\b",
         sepsis=0.5,
-        pediatric=0.25,
+        infant=0.5,
     ),
     _cue(
         r"\bhaven't peed",
@@ -361,38 +395,41 @@ CUES: tuple[Cue, ...] = (
         r"\bshivering\b",
         r"\bfloppy\b",
         sepsis=0.5,
-        pediatric=0.5,
+        infant=0.5,
     ),
-    # severe injury
+    # burns
     _cue(
         r"\b(?:burn(?:ed|t)|scald(?:ed)?)\b.{0,30}\b(?:badly|severely|blister\w* all over)",
         r"\bsevere burns?\b",
-        r"\bskin (?:is|looks|went|turned) (?:white|black|charred|leathery)",
-        r"\bfell (?:off|from) (?:a|the) (?:roof|ladder|balcony|scaffold)",
-        injury=1,
+        r"\bskin (?:is |looks |went |turned |turning |going )(?:white|black|charred|leathery)",
+        burns=1,
+    ),
+    _cue(
+        r"\bfell (?:off|from) (?:a |the )?(?:roof|ladder|balcony|scaffold\w*|tree|wall|height)",
+        head_spine=1,
     ),
     _cue(r"\bnumb\w*\b.{0,20}\b(?:face|arm|leg)\b", stroke=0.5),
-    # pediatric
+    # infants (counted only for a baby under about three months: the context cue)
     _cue(
-        r"\b(?:[1-9]|1[0-2]) ?(?:week|wk)s?[- ]old\b",
-        r"\b(?:1|2|one|two) ?months?[- ]old\b",
-        r"\bnewborn\b",
+        r"\b(?:[1-9]|1[0-2]|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+        r" ?(?:weeks?|wks?|days?)[- ]?old\b",
+        r"\b(?:1|2|3|one|two|three) ?months?[- ]?old\b",
+        r"\b(?:baby|newborn|infant|son|daughter|boy|girl)\b[^.,]{0,12}\b(?:[1-9]|1[0-2]|one|two"
+        r"|three|four|five|six|seven|eight|nine|ten|eleven|twelve|1|2|3) ?(?:weeks?|wks?|days?"
+        r"|months?)\b(?! pregnant)",
+        r"\bnew ?borns?\b",
         context=True,
-        pediatric=0.5,
+        infant=0.5,
     ),
+    _cue(r"\bbab(?:y|ies)\b|\binfants?\b", context=True, infant=0.0),
+    _cue(r"\bbulging (?:soft spot|fontanelle)", infant=1, sepsis=1),
     _cue(
-        r"\b(?:(?:[1-9]|1[0-2]) ?(?:week|wk)s?[- ]old|newborn|(?:1|2|one|two) ?months?[- ]old)\b"
-        r".{0,60}\b(?:fever|temperature|temp)\b",
-        pediatric=1,
-    ),
-    _cue(
-        r"\bbulging (?:soft spot|fontanelle)",
         r"\bdrooling\b",
-        r"\bunder ?water\b",
+        r"\b(?:was|went|been|fell|found|face ?down|head|stayed|slipped) (?:\w+ )?under ?water\b",
         r"\bdrown",
-        pediatric=1,
+        breathing=1,
     ),
-    _cue(r"\bwon't (?:feed|eat|drink)", r"\bnot feeding", pediatric=0.5),
+    _cue(r"\bwon't (?:feed|eat|drink)", r"\bnot feeding", infant=0.5),
 )
 
 URGENCY = re.compile(
@@ -400,10 +437,14 @@ URGENCY = re.compile(
     r"|\bfor the (?:last|past) (?:\d+|few|couple of) (?:min\w*|hours?)\b"
     r"|\b(?:an|\d+|half an) (?:hour|hours|mins?|minutes) ago\b|\bsince \d+ min"
     r"|\bfor (?:an|over an|half an|\d+|the last) (?:hour|hours|mins?|minutes)\b"
-    r"|\bstarted (?:an hour|\d+|this|today)|\bthis morning\b|\btonight\b|\bhelp\b"
+    r"|\bstarted (?:an hour|\d+|this|today)|\bthis morning\b|\btonight\b"
+    r"|(?<!can )(?<!that )(?<!to )(?<!will )\bhelp\b(?! (?:with|for|to|heal|prevent|reduce))"
     r"|\bwhat (?:do|should|can) (?:i|we) do\b|\bshould (?:i|we) (?:go|call|wait)\b|\ba&e\b"
     r"|\bthe er\b|\bambulance\b|\b(?:911|999|112)\b|\bis (?:this|it) a (?:heart attack|stroke)"
-    r"|\bstill\b|\bgetting worse\b|\bworse fast\b|\bplease\b|\beven sitting"
+    r"|\bstill (?:not|no|going|there|bleeding|hurts?|won't|isn't|getting|having|wheez\w*"
+    r"|fitting|seizing|unconscious|unresponsive|confused|can't|worse)\b"
+    r"|\bgetting worse\b|\bworse fast\b|\bplease (?:help|hurry|answer|quick)"
+    r"|\b(?:help|quick|hurry),? please\b|\bpl[sz]\b|\beven sitting"
 )
 NEGATION = re.compile(
     r"\b(?:no|not|without|never|denies|deny|don't|doesn't|didn't|haven't|hasn't|isn't|"
@@ -414,24 +455,36 @@ PAST = re.compile(
     r"(?:years?|yrs?|months?|weeks?|days?|summers?|winters?) (?:ago|back)\b"
     r"|\blast (?:year|month|week|winter|summer|spring|autumn|fall|weekend)\b|\bin (?:19|20)\d\d\b"
     r"|\bhistory of\b|\bas a (?:child|kid|teen|teenager|baby)\b|\bwhen (?:i|he|she) was\b"
-    r"|\bused to\b|\bsurvived\b|\brecover(?:ing|ed) from\b|\bprevious\b|\bin my first\b"
+    r"|(?<!since )\byesterday\b|\bused to\b|\bsurvived\b|\brecover(?:ing|ed) from\b"
+    r"|\bprevious\b|\bin my first\b|\b(?:was|were|in) (?:january|february|march|april|june|july"
+    r"|august|september|october|november|december)\b"
 )
 #: Just before a cue: the event is over ("had a stroke", "after my heart attack").
 PAST_LEAD = re.compile(
-    r"(?<!'ve )(?<!have )(?<!has )\b(?:had|suffered|survived|after)(?: (?:a|an|my|his|her))?"
-    r"(?: (?:high|bad|mild|small|major|minor|big))?\s*$"
+    r"(?<!'ve )(?<!have )(?<!has )(?<!just )\b(?:had|suffered|survived|after)"
+    r"(?: (?:a|an|my|his|her))?"
+    r"(?: (?:high|bad|mild|small|major|minor|big|mini))?\s*$"
 )
-CONDITIONAL = re.compile(r"\b(?:if|whether|in case)\b")
+CONDITIONAL = re.compile(
+    r"\b(?:if|whether|in case|whenever)\b|\bwhen (?:he|she|i|they|you) (?:has|have|gets?|is|am)\b"
+    r"|\bwhen (?:i'm|he's|she's|they're|you're)\b"
+)
 QUESTION_START = re.compile(
     r"^\W*(?:what|what's|whats|how|which|why|when|where|who|is|are|can|could|does|do|should"
-    r"|would|will)(?![\w'])"
+    r"|would|will)(?![\w'])(?!\s+(?:barely|hardly|not|only|just|still|really|now|no longer)\b)"
 )
 INFORMATIONAL = re.compile(
     r"\b(?:signs? of|symptoms? of|warning signs|prevent\w*|risk of|risk factors?|difference "
     r"between|first aid|course|class|essay|statistics|research|limits?|maximum|max dose|side "
     r"effects?|for (?:therapists|nurses|students)|resources|how long|how common|treatment for"
-    r"|vaccine|in general)\b"
+    r"|vaccine|in general|why (?:are|is|do|does)|dangerous for)\b"
 )
 #: Categories counted only when one of their ``context`` cues matched too.
-NEEDS_CONTEXT = frozenset({"pregnancy"})
+NEEDS_CONTEXT = frozenset({"obstetric", "infant", "eye"})
+#: A long-standing, recurring complaint: no urgency bonus.
+CHRONIC = re.compile(
+    r"\bsame as (?:always|usual)\b|\bas (?:always|usual)\b|\bhappens (?:monthly|weekly|every|a lot"
+    r"|often|sometimes)\b|\bfor (?:years|months|ages)\b|\bon and off\b|\bcomes? and go(?:es)?\b"
+    r"|\bevery (?:day|night|week|month|time)\b|\b(?:sometimes|often|usually|occasionally)\b"
+)
 PERSONAL = re.compile(r"\b(?:i|i'm|i've|i'd|me|my|we|we're|our|us)\b")

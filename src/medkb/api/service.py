@@ -11,7 +11,7 @@ from medkb.api.jobs import JobRunner
 from medkb.api.metrics import Metrics
 from medkb.api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from medkb.app import KnowledgeBase
-from medkb.config import Settings
+from medkb.config import Settings, reveal
 from medkb.errors import missing_dependency
 from medkb.stores.relational import outbox
 
@@ -72,13 +72,14 @@ class Service:
 
 def redis_client(settings: Settings) -> Any:
     """A Redis client for ``MEDKB_REDIS_URL``, or None when it is unset."""
-    if not settings.redis_url:
+    url = reveal(settings.redis_url)
+    if not url:
         return None
     try:
         import redis
     except ImportError as exc:
         raise missing_dependency("redis", "redis", "MEDKB_REDIS_URL") from exc
-    return redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 
 def make_limiter(settings: Settings, client: Any, prefix: str) -> RateLimiter:

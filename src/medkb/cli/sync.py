@@ -1,7 +1,8 @@
 """``medkb sync …``: keep the vector store in step with the relational store.
 
-Exit codes: 0 when the stores agree; :data:`DRIFT_EXIT_CODE` (3) when ``verify`` finds
-drift or ``repair`` could not remove it; 69 when a store is unavailable.
+Exit codes: 0 when the stores agree and the graph is what the embeddings imply;
+:data:`DRIFT_EXIT_CODE` (3) when ``verify`` finds drift (vector or graph) or ``repair``
+could not remove it; 69 when a store is unavailable.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from medkb.cli.context import console, print_json, run
+from medkb.sync.graph import GraphRepairReport, GraphReport, repair_graph, verify_graph
 from medkb.sync.repair import RepairReport, repair
 from medkb.sync.verify import SyncStatus, VerifyReport, status, verify
 
@@ -22,6 +24,14 @@ DRIFT_EXIT_CODE = 3
 sync_app = typer.Typer(help="Keep the vector store in step with the relational store.")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+NoGraphOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-graph",
+        help="Skip the graph check (an exact k-NN over every pair; its time grows with the "
+        "square of the pair count: 7.6 s for 10,000 pairs, docs/benchmarks.md).",
+    ),
+]
 
 
 @sync_app.command("status")
@@ -51,20 +61,33 @@ def sync_status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
 
 @sync_app.command("verify")
-def sync_verify(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-    """Compare both stores id by id and checksum by checksum.
+def sync_verify(
+    ctx: typer.Context, json_out: JsonOpt = False, no_graph: NoGraphOpt = False
+) -> None:
+    """Compare both stores id by id and checksum by checksum, and check the graph.
 
-    Reports ids missing from the vector store, extra in it and stale (content differs).
-    Exits 0 when the stores agree and 3 when they drift apart.
+    Reports ids missing from the vector store, extra in it and stale (content differs);
+    then `similar_to` links the stored embeddings imply but the graph lacks, and relations
+    pointing at pairs that are gone or belong to another tenant. Exits 0 when all agree
+    and 3 on any drift.
 
     Example: medkb sync verify --json
     """
-    report: VerifyReport = run(ctx, lambda kb: verify(kb.engine, kb.store, tenant_id=kb.tenant_id))
+
+    def work(kb: Any) -> tuple[VerifyReport, GraphReport | None]:
+        report = verify(kb.engine, kb.store, tenant_id=kb.tenant_id)
+        if no_graph:
+            return report, None
+        return report, verify_graph(kb.engine, tenant_id=kb.tenant_id, graph=kb.settings.graph)
+
+    report, graph = run(ctx, work)
     if json_out:
-        print_json(report.to_dict())
+        print_json({**report.to_dict(), "graph": graph.to_dict() if graph else None})
     else:
         _print_verify(report)
-    if not report.clean:
+        if graph is not None:
+            _print_graph(graph)
+    if not report.clean or (graph is not None and not graph.clean):
         raise typer.Exit(DRIFT_EXIT_CODE)
 
 
@@ -80,23 +103,31 @@ def sync_repair(
         ),
     ] = False,
     json_out: JsonOpt = False,
+    no_graph: NoGraphOpt = False,
 ) -> None:
-    """Apply pending changes, then re-apply every drifting id from the relational store.
+    """Repair the graph, apply pending changes, re-apply every drifting id.
 
-    Verifies before and after; exits 3 if drift remains.
+    The graph first (missing `similar_to` links added, dangling relations deleted), then
+    the vector store from the relational store. Verifies before and after; exits 3 if
+    drift remains.
 
     Example: medkb sync repair --rebuild
     """
 
-    def work(kb: Any) -> RepairReport:
-        return repair(kb.engine, kb.store, tenant_id=kb.tenant_id, rebuild_all=rebuild)
+    def work(kb: Any) -> tuple[RepairReport, GraphRepairReport | None]:
+        graph = None
+        if not no_graph:
+            graph = repair_graph(kb.engine, tenant_id=kb.tenant_id, graph=kb.settings.graph)
+        return repair(kb.engine, kb.store, tenant_id=kb.tenant_id, rebuild_all=rebuild), graph
 
-    report: RepairReport = run(ctx, work)
+    report, graph = run(ctx, work)
     if json_out:
-        print_json(report.to_dict())
+        print_json({**report.to_dict(), "graph": graph.to_dict() if graph else None})
     else:
+        if graph is not None:
+            _print_graph_repair(graph)
         _print_repair(report)
-    if not report.after.clean:
+    if not report.after.clean or (graph is not None and not graph.after.clean):
         raise typer.Exit(DRIFT_EXIT_CODE)
 
 
@@ -132,6 +163,35 @@ def _print_repair(report: RepairReport) -> None:
     )
     if not report.after.clean:
         _print_verify(report.after)
+
+
+def _print_graph(report: GraphReport) -> None:
+    if report.missing:
+        shown = [f"{m.source}->{m.target}" for m in report.missing]
+        console.print(
+            f"Graph: {len(report.missing)} similar_to link(s) missing: {_sample(shown)}",
+            highlight=False,
+        )
+    if report.dangling:
+        shown = [f"#{row['id']} {row['source_id']}->{row['target_id']}" for row in report.dangling]
+        console.print(
+            f"Graph: {len(report.dangling)} dangling relation(s): {_sample(shown)}",
+            highlight=False,
+        )
+    if report.clean:
+        console.print(f"Graph: the links of {report.pairs} pair(s) match their embeddings.")
+    else:
+        console.print("Run 'medkb sync repair' to fix the graph.")
+
+
+def _print_graph_repair(report: GraphRepairReport) -> None:
+    console.print(
+        f"Repaired the graph: added {report.added} missing link(s), removed {report.removed} "
+        f"dangling relation(s). Graph drift before: {report.before.drift}, after: "
+        f"{report.after.drift}."
+    )
+    if not report.after.clean:
+        _print_graph(report.after)
 
 
 def _sample(ids: Sequence[str], limit: int = 20) -> str:

@@ -1,19 +1,23 @@
 """Building the graph: similarity links and typed links derived from metadata.
 
-Only the pairs being written are linked, against the whole knowledge base; the rest of the
-graph is left alone (DESIGN "Flows": re-link the touched neighbourhood).
+Only the touched neighbourhood is re-linked (DESIGN "Flows"): the pairs being written,
+against the whole knowledge base, and the pairs whose nearest neighbours they change.
+Similarity comes from the embeddings the relational store keeps, never from the vector
+store, which may lag behind (``eventual`` / ``batch``) or be down.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from itertools import chain
 
 import numpy as np
 import sqlalchemy as sa
 
+from medkb.graph.knn import KnnResult, Neighbours, knn
 from medkb.models import QAPair, Relation, Vector
+from medkb.stores.relational import relations, vectors
 from medkb.stores.relational.schema import qa
-from medkb.stores.vector.base import VectorStore
 
 #: MedQuAD question type → the relation from that pair to its focus' other pairs.
 QTYPE_RELATIONS = {
@@ -24,45 +28,72 @@ QTYPE_RELATIONS = {
     "exams and tests": "diagnosed_by",
 }
 METADATA_CONFIDENCE = 0.9
+#: Confidences are stored to 4 decimals: a score this close to a pair's ``k``-th link
+#: counts as entering its neighbourhood (an extra link is harmless, a missing one is not).
+LINK_TOLERANCE = 1e-4
 
 
-def nearest_in_store(
-    store: VectorStore,
-    vectors: Sequence[Vector],
+def similarity_links(
+    conn: sa.Connection,
     *,
-    ids: Sequence[str],
     tenant_id: str,
+    changed: Mapping[str, Vector],
+    relink: Collection[str] = (),
     k: int,
     threshold: float,
-    stored: int,
-) -> dict[str, list[tuple[str, float]]]:
-    """For each of ``ids``, its ``k`` nearest stored pairs outside ``ids`` above ``threshold``.
+    chunk_rows: int = vectors.CHUNK_ROWS,
+) -> list[Relation]:
+    """The ``similar_to`` links a write needs, from the embeddings of the system of record.
 
-    ``stored`` is how many of ``ids`` the store may already hold (pairs being updated):
-    that many extra hits are asked for, so ``k`` remain after dropping them.
+    The tenant's stored ``combined`` vectors are scanned once, a chunk at a time (one
+    matrix product per chunk for the whole batch), so pairs written moments ago are linked
+    whether or not the vector store has caught up, and a vector-store outage loses nothing.
+    Every pair keeps symmetric links to its ``k`` nearest pairs (``sync.graph`` checks it):
+
+    * each pair of ``changed`` (its new vector; its stored one is ignored) is linked to
+      its ``k`` nearest pairs, the rest of the batch included;
+    * each pair of ``relink`` (the old neighbours of a rewritten or deleted pair, which
+      lost a link) is linked to its ``k`` nearest again, from its stored vector;
+    * every other pair that one of ``changed`` now enters the ``k`` nearest of (it scores
+      at least that pair's ``k``-th strongest link) is linked to it.
     """
-    skip = set(ids)
-    found: dict[str, list[tuple[str, float]]] = {}
-    for qa_id, vector in zip(ids, vectors, strict=True):
-        hits = store.search(vector, field="combined", k=k + stored, tenant_id=tenant_id)
-        kept = [(h.id, h.score) for h in hits if h.id not in skip and h.score >= threshold]
-        found[qa_id] = kept[:k]
-    return found
+    if k == 0:
+        return []
+    ids = list(changed)
+    stored = vectors.field_vectors(conn, sorted(set(relink) - set(ids)))
+    dims = {v.shape[0] for v in changed.values()}
+    query_ids = ids + [i for i in stored if not dims or stored[i].shape[0] in dims]
+    if not query_ids:
+        return []
+    queries = np.stack([*(changed[i] for i in ids), *(stored[i] for i in query_ids[len(ids) :])])
+    chunks = vectors.field_chunks(conn, tenant_id=tenant_id, size=chunk_rows, exclude=set(ids))
+    batch = [(ids, np.stack(list(changed.values())))] if ids else []
+    found = knn(
+        query_ids, queries, chain(chunks, batch), k=k, threshold=threshold, reverse_rows=len(ids)
+    )
+    entering = _entering(conn, found, ids, k=k)
+    return similarity_relations(found.forward, entering, k=k)
 
 
-def nearest_in_batch(
-    vectors: np.ndarray, *, ids: Sequence[str], k: int, threshold: float
-) -> dict[str, list[tuple[str, float]]]:
-    """For each of ``ids``, its ``k`` nearest other members of the batch above ``threshold``."""
-    scores = vectors @ vectors.T
-    np.fill_diagonal(scores, -np.inf)
-    found: dict[str, list[tuple[str, float]]] = {}
-    for row, qa_id in enumerate(ids):
-        order = np.argsort(-scores[row])[:k]
-        found[qa_id] = [
-            (ids[j], float(scores[row, j])) for j in order if scores[row, j] >= threshold
-        ]
-    return found
+def _entering(conn: sa.Connection, found: KnnResult, new: Sequence[str], *, k: int) -> Neighbours:
+    """The new pairs that enter each other pair's ``k`` nearest (its ``k``-th link or better)."""
+    if not found.reverse_ids:
+        return {}
+    kth = relations.kth_similarity(conn, found.reverse_ids, k=k)
+    floors = np.array(
+        [kth.get(qa_id, -np.inf) - LINK_TOLERANCE for qa_id in found.reverse_ids],
+        dtype=np.float32,
+    )
+    scores = found.reverse_scores
+    if scores.shape[1] > k:  # at most k of the batch can be among a pair's k nearest
+        kth_best = -np.partition(-scores, k - 1, axis=1)[:, k - 1]
+        floors = np.maximum(floors, kth_best)
+    rows, cols = np.nonzero(scores >= floors[:, None])
+    entering: Neighbours = {}
+    for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
+        score = float(scores[row, col])
+        entering.setdefault(found.reverse_ids[row], []).append((new[col], score))
+    return entering
 
 
 def similarity_relations(

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
-import numpy as np
 import sqlalchemy as sa
 
 from medkb.config import GraphSettings
@@ -162,8 +162,8 @@ class Writer:
         changed, result = self._split_unchanged(batch)
         if changed:
             vectors = embed_pairs(self.embedder, changed, known=embeddings)
-            neighbours = self._neighbours(changed, vectors, stored=len(result.updated))
-            touched = self._commit(changed, vectors, neighbours, existing=result.updated)
+            similar = self._similar(changed, vectors)
+            touched = self._commit(changed, vectors, similar, existing=result.updated)
             self._sync(touched)
         return result
 
@@ -171,14 +171,29 @@ class Writer:
         """Delete pairs, their relations, and their id from every ``related_nodes``."""
         now = self.clock()
         with self.engine.begin() as conn:
-            neighbours = relations.neighbour_ids(conn, ids)
+            neighbours = relations.neighbour_ids(conn, ids, tenant_id=self.tenant_id)
             deleted = pairs.delete_pairs(conn, ids, tenant_id=self.tenant_id)
             touched = (set(deleted) | neighbours) if deleted else set()
+            if deleted:
+                touched |= self._relink(conn, neighbours - set(deleted), now=now)
             outbox.enqueue(conn, touched, tenant_id=self.tenant_id, op="delete", now=now)
             if deleted:
                 logs.bump(conn, tenant_id=self.tenant_id, now=now, deleted_count=len(deleted))
         self._sync(touched)
         return WriteResult(deleted=deleted)
+
+    def _relink(self, conn: sa.Connection, ids: set[str], *, now: datetime) -> set[str]:
+        """Link the former neighbours of deleted pairs to their nearest pairs again."""
+        links = linking.similarity_links(
+            conn,
+            tenant_id=self.tenant_id,
+            changed={},
+            relink=ids,
+            k=self.graph.similar_k,
+            threshold=self.graph.similar_threshold,
+        )
+        relations.add_missing(conn, links, tenant_id=self.tenant_id, now=now)
+        return {r.source_id for r in links} | {r.target_id for r in links}
 
     def ids_from_document(
         self, document: str, *, source_type: str, object_key: str | None = None
@@ -210,33 +225,27 @@ class Writer:
             changed.append(pair)
         return changed, result
 
-    def _neighbours(
-        self, batch: Sequence[QAPair], vectors: Sequence[Embeddings], *, stored: int
-    ) -> list[dict[str, list[tuple[str, float]]]]:
+    def _similar(self, batch: Sequence[QAPair], vectors: Sequence[Embeddings]) -> list[Relation]:
+        """``similar_to`` links of the batch, from the relational store's embeddings: pairs
+        written moments ago count even before the vector store has them."""
         if self.graph.similar_k == 0:
             return []
         ids = [p.id for p in batch]
-        combined = np.stack([v.combined for v in vectors])
-        k, threshold = self.graph.similar_k, self.graph.similar_threshold
-        try:
-            older = linking.nearest_in_store(
-                self.store,
-                list(combined),
-                ids=ids,
+        with self.engine.connect() as conn:
+            return linking.similarity_links(
+                conn,
                 tenant_id=self.tenant_id,
-                k=k,
-                threshold=threshold,
-                stored=stored,
+                changed={p.id: v.combined for p, v in zip(batch, vectors, strict=True)},
+                relink=relations.neighbour_ids(conn, ids, tenant_id=self.tenant_id),
+                k=self.graph.similar_k,
+                threshold=self.graph.similar_threshold,
             )
-        except VectorStoreError:
-            older = {}  # the write goes on; only links to older pairs are skipped this time
-        return [older, linking.nearest_in_batch(combined, ids=ids, k=k, threshold=threshold)]
 
     def _commit(
         self,
         batch: Sequence[QAPair],
         vectors: Sequence[Embeddings],
-        neighbours: list[dict[str, list[tuple[str, float]]]],
+        similar: list[Relation],
         *,
         existing: Sequence[str],
     ) -> set[str]:
@@ -244,11 +253,13 @@ class Writer:
         ids = [p.id for p in batch]
         with self.engine.begin() as conn:
             pairs.ensure_tenant(conn, self.tenant_id, now=now)
-            before = relations.neighbour_ids(conn, ids)
+            before = relations.neighbour_ids(conn, ids, tenant_id=self.tenant_id)
             pairs.write_pairs(conn, batch, vectors, existing=existing, now=now)
-            links = self._relations(conn, batch, neighbours)
+            links = self._relations(conn, batch, similar)
             relations.replace_derived(conn, ids, links, tenant_id=self.tenant_id, now=now)
-            touched = set(ids) | before | {r.target_id for r in links}
+            touched = (
+                set(ids) | before | {r.target_id for r in links} | {r.source_id for r in links}
+            )
             outbox.enqueue(conn, touched, tenant_id=self.tenant_id, op="upsert", now=now)
             logs.bump(
                 conn,
@@ -263,9 +274,8 @@ class Writer:
         self,
         conn: sa.Connection,
         batch: Sequence[QAPair],
-        neighbours: list[dict[str, list[tuple[str, float]]]],
+        similar: list[Relation],
     ) -> list[Relation]:
-        similar = linking.similarity_relations(*neighbours, k=self.graph.similar_k)
         links = similar + linking.metadata_relations(conn, batch)
         alive = set(pairs.existing_hashes(conn, sorted({r.target_id for r in links})))
         return [r for r in links if r.target_id in alive and r.source_id in alive]

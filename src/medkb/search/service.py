@@ -17,8 +17,9 @@ from medkb.answer.extractive import Evidence
 from medkb.config import AnswerSettings, RankingProfile, SearchSettings
 from medkb.embed.base import Embedder
 from medkb.graph.traversal import Edge, GraphPath, expand, neighbour_scores
-from medkb.models import QAPair, Vector
+from medkb.models import QAPair, Relation, Vector
 from medkb.search.fusion import combine
+from medkb.search.pii import redact_pii
 from medkb.search.results import GraphStep, Hit, QueryResult
 from medkb.search.text import keywords, normalise_query
 from medkb.stores.relational import logs, pairs, relations
@@ -73,9 +74,11 @@ class Searcher:
         tenant_id: str,
         clock: Clock = utcnow,
         answerer: Answerer | None = None,
+        redact_logs: bool = True,
     ) -> None:
         self.engine, self.store, self.embedder = engine, store, embedder
         self.settings, self.tenant_id, self.clock = settings, tenant_id, clock
+        self.redact_logs = redact_logs  # personal identifiers never reach query_logs
         self.answerer = answerer or Answerer(AnswerSettings(), embedder="")
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="medkb-search")
 
@@ -94,7 +97,7 @@ class Searcher:
         with watch.stage("normalise"):
             cleaned = normalise_query(text)
             words = keywords(cleaned)
-        rankings = self._retrieve(cleaned, words, options, watch)
+        rankings, vector = self._retrieve(cleaned, words, options, watch)
         with watch.stage("fuse"):
             fused = combine(
                 rankings,
@@ -106,7 +109,7 @@ class Searcher:
         with watch.stage("answer"):
             dense = options.mode != "keyword"
             evidence = [_evidence(hit, dense=dense) for hit in hits]
-            answer = self.answerer.answer(text, cleaned, evidence)
+            answer = self.answerer.answer(text, cleaned, evidence, vector=vector)
         result = QueryResult(
             query=text,
             answer=answer.text,
@@ -125,8 +128,10 @@ class Searcher:
 
     def _retrieve(
         self, cleaned: str, words: list[str], options: QueryOptions, watch: Stopwatch
-    ) -> dict[str, Ranking]:
+    ) -> tuple[dict[str, Ranking], Vector | None]:
+        """The rankings of each search, and the query's vector when dense search ran."""
         n = max(self.settings.candidates, options.top_k)
+        vector = None
         keyword_job = None
         if options.mode in ("hybrid", "keyword"):
             keyword_job = self._pool.submit(self._keyword, words, options.filters, n)
@@ -139,7 +144,7 @@ class Searcher:
         if keyword_job is not None:
             with watch.stage("keyword_search"):
                 rankings["keyword"] = keyword_job.result()
-        return rankings
+        return rankings, vector
 
     def _dense(self, vector: Vector, filters: Filters | None, n: int) -> dict[str, Ranking]:
         return {
@@ -173,24 +178,35 @@ class Searcher:
         seeds = dict(fused[: options.top_k])
         with self.engine.connect() as conn:
             with watch.stage("graph"):
-                paths = self._walk(conn, list(seeds), options.depth)
+                paths = self._walk(conn, list(seeds), options)
                 extra = neighbour_scores(paths, seeds, weight=self.settings.graph_weight)
             with watch.stage("enrich"):
                 hits = self._hits(conn, seeds, extra, rankings, options)
         return hits, [_step(path) for path in paths]
 
-    def _walk(self, conn: sa.Connection, seeds: list[str], depth: int) -> list[GraphPath]:
-        if depth <= 0 or not seeds:
+    def _walk(
+        self, conn: sa.Connection, seeds: list[str], options: QueryOptions
+    ) -> list[GraphPath]:
+        """Paths from the seeds through pairs the query may see: this tenant's, active,
+        inside the filters (the adjacency is filtered, so no path passes through others)."""
+        if options.depth <= 0 or not seeds:
             return []
 
         def neighbours(frontier: Sequence[str]) -> dict[str, list[Edge]]:
-            found = relations.outgoing(conn, frontier)
+            found = self._outgoing(conn, frontier, options)
             return {
                 qa_id: [Edge(r.target_id, r.type, r.confidence) for r in rels]
                 for qa_id, rels in found.items()
             }
 
-        return expand(seeds, neighbours, depth=depth)
+        return expand(seeds, neighbours, depth=options.depth)
+
+    def _outgoing(
+        self, conn: sa.Connection, ids: Sequence[str], options: QueryOptions
+    ) -> dict[str, list[Relation]]:
+        return relations.outgoing(
+            conn, ids, tenant_id=self.tenant_id, active_only=True, filters=options.filters
+        )
 
     def _hits(
         self,
@@ -204,7 +220,7 @@ class Searcher:
         for qa_id, score in extra.items():
             scores[qa_id] = scores.get(qa_id, 0.0) + score
         found, kept = self._load_best(conn, scores, options)
-        rels = relations.outgoing(conn, kept)
+        rels = self._outgoing(conn, kept, options)
         per_ranking = {name: dict(ranking) for name, ranking in rankings.items()}
         return [
             Hit(
@@ -234,17 +250,24 @@ class Searcher:
         return found, kept[: options.top_k]
 
     def _log(self, result: QueryResult, options: QueryOptions, watch: Stopwatch) -> int:
+        """Store the query in ``query_logs``: personal identifiers redacted by default (the
+        answer too, since an LLM answer may repeat the question)."""
+        clean = redact_pii if self.redact_logs else _unchanged
         with self.engine.begin() as conn:
             return logs.log_query(
                 conn,
                 tenant_id=self.tenant_id,
-                query=result.query,
-                answer=result.answer,
+                query=clean(result.query),
+                answer=clean(result.answer),
                 hits=[(hit.pair.id, hit.score) for hit in result.hits],
                 timings={**watch.ms, "total": watch.total()},
                 session_id=options.session_id,
                 now=self.clock(),
             )
+
+
+def _unchanged(text: str) -> str:
+    return text
 
 
 def _passes(pair: QAPair, options: QueryOptions) -> bool:

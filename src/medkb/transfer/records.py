@@ -100,7 +100,7 @@ def load_records(
 ) -> list[Record]:
     """The export records of ``ids``, in the order given."""
     found = pairs.get_pairs(conn, ids, tenant_id=tenant_id)
-    edges = relations.outgoing(conn, ids)
+    edges = relations.outgoing(conn, ids, tenant_id=tenant_id)
     vectors = pairs.get_embeddings(conn, ids) if include_embeddings else {}
     return [
         to_record(found[qa_id], edges.get(qa_id, []), vectors.get(qa_id))

@@ -1,0 +1,305 @@
+"""Triage: the development set and its split, each category, negation, numbers, the
+informational look-alikes, and the semantic step on the static embedder."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from medkb.answer import semantic, triage
+from medkb.answer.prototypes import CALM, SITUATIONS
+from medkb.answer.redflag_cues import CATEGORIES
+from medkb.config import AnswerSettings
+from medkb.embed.static import StaticEmbedder
+
+DATA = Path(__file__).parent.parent / "data"
+TARGET_RECALL, MAX_FALSE_ALARMS = 0.98, 0.10
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    return [json.loads(line) for line in (DATA / name).read_text().splitlines() if line.strip()]
+
+
+def _rates(rows: Sequence[dict[str, str]], match: triage.SemanticMatch | None = None) -> tuple:
+    emergencies = [r for r in rows if r["label"] == "emergency"]
+    lookalikes = [r for r in rows if r["label"] != "emergency"]
+    missed = [r["text"] for r in emergencies if triage.assess(r["text"], match=match) is None]
+    alarms = [r["text"] for r in lookalikes if triage.assess(r["text"], match=match) is not None]
+    return 1 - len(missed) / len(emergencies), len(alarms) / len(lookalikes), missed, alarms
+
+
+def _static_match(embedder: StaticEmbedder) -> triage.SemanticMatch:
+    limits = AnswerSettings().triage_semantic["static"]
+    return triage.SemanticMatch(embedder, limits["flag"], limits["boost"], limits["margin"])
+
+
+# --- the development set --------------------------------------------------------------------
+
+
+def test_the_development_set_is_big_covers_every_category_and_is_split_by_hash() -> None:
+    rows = _rows("triage.jsonl")
+    labels = Counter(row["label"] for row in rows)
+    assert labels["emergency"] >= 300 and labels["lookalike"] >= 300
+    per_category = Counter(row["category"] for row in rows if row["label"] == "emergency")
+    assert set(per_category) == set(CATEGORIES)
+    assert min(per_category.values()) >= 15
+    assert len({row["text"] for row in rows}) == len(rows)
+    for row in rows:  # the split was fixed by the text's hash before any tuning
+        digest = int(hashlib.sha256(row["text"].encode()).hexdigest()[:8], 16)
+        assert row["split"] == ("tune" if digest % 2 == 0 else "report")
+
+
+def test_no_prototype_is_copied_from_a_labelled_message() -> None:
+    texts = {row["text"].lower() for name in ("triage.jsonl", "triage_holdout.jsonl")
+             for row in _rows(name)}  # fmt: skip
+    prototypes = {t.lower() for group in (SITUATIONS, CALM) for ts in group.values() for t in ts}
+    assert not texts & prototypes
+    assert set(SITUATIONS) == set(CATEGORIES) == set(CALM)
+
+
+def test_report_half_meets_the_targets_with_cues_and_numbers() -> None:
+    report = [row for row in _rows("triage.jsonl") if row["split"] == "report"]
+    recall, false_alarms, missed, alarms = _rates(report)
+    assert recall >= TARGET_RECALL, missed
+    assert false_alarms <= MAX_FALSE_ALARMS, alarms
+
+
+def test_report_half_meets_the_targets_with_the_static_semantic_step(
+    static_embedder: StaticEmbedder,
+) -> None:
+    report = [row for row in _rows("triage.jsonl") if row["split"] == "report"]
+    recall, false_alarms, missed, alarms = _rates(report, _static_match(static_embedder))
+    assert recall >= TARGET_RECALL, missed
+    assert false_alarms <= MAX_FALSE_ALARMS, alarms
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "triage_holdout.jsonl",
+        "triage_unseen.jsonl",
+        "triage_fresh.jsonl",
+        "triage_final.jsonl",
+        "triage_last.jsonl",
+        "red_flags.jsonl",
+    ],
+)
+def test_every_other_labelled_set_stays_at_the_targets(name: str) -> None:
+    """A regression guard: each set was measured once before it informed a cue
+    (docs/safety.md gives those first numbers); none of them is unseen any more."""
+    rows = [{**row, "text": row.get("text") or row["query"]} for row in _rows(name)]
+    assert {row["label"] for row in rows} <= {"emergency", "lookalike", "not_emergency"}
+    recall, false_alarms, missed, alarms = _rates(rows)
+    assert recall >= TARGET_RECALL, missed
+    assert false_alarms <= MAX_FALSE_ALARMS, alarms
+
+
+# --- each category, negation, numbers, look-alikes -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("my uncle has a crushing pain in his chest and is grey and sweaty", "cardiac"),
+        ("moms face is drooping on the left and her words come out slurred", "stroke"),
+        ("my little girl can't breathe, her lips are going blue", "breathing"),
+        ("ate a cashew and now my throat is closing", "anaphylaxis"),
+        ("blood is spurting from his leg after the saw slipped", "bleeding"),
+        ("my nephew swallowed a button battery", "poisoning"),
+        ("she's been fitting for 7 minutes", "seizure"),
+        ("diabetic husband, sugar 2.0 and confused", "glucose"),
+        ("my flatmate is unresponsive and won't wake up", "consciousness"),
+        ("fell off the roof and now he can't feel his legs", "head_spine"),
+        ("fever and a rash that doesn't fade under a glass", "sepsis"),
+        ("excruciating belly pain, rock hard stomach, vomiting", "abdomen"),
+        ("sudden tearing pain through to my back", "vascular"),
+        ("heart rate is 195 and I'm about to faint", "arrhythmia"),
+        ("I'm 33 weeks pregnant and my waters broke", "obstetric"),
+        ("my 5 week old baby has a temperature of 38.5", "infant"),
+        ("boiling water poured over his arm, skin peeling off and blistering", "burns"),
+        ("i'm going to kill myself tonight", "suicide"),
+        ("grandpa in the heatwave, red hot dry skin, confused, not sweating", "heat_cold"),
+        ("splashed drain cleaner in my eye", "eye"),
+    ],
+)
+def test_each_category_is_recognised_with_its_evidence(text: str, category: str) -> None:
+    found = triage.assess(text)
+    assert found is not None and found.category == category, found
+    assert found.score >= 1.0 and found.evidence and found.cue
+    assert {item.kind for item in found.evidence} <= {"cue", "number", "prototype"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no chest pain or shortness of breath, just tired",
+        "she is not confused and has no fever, just a cough",
+        "my son hit his head but there was no vomiting and he is not drowsy",
+        "no bleeding, just a bruise",
+    ],
+)
+def test_negated_symptoms_do_not_alarm(text: str) -> None:
+    assert triage.assess(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "evidence"),
+    [
+        ("my blood sugar reads 35 and he is confused", "glucose", "glucose 35"),
+        ("my dad's pulse is 32", "arrhythmia", "heart rate 32"),
+        ("my 6 week old is 38.2", "infant", "temperature 38.2"),
+        ("sats 85% and breathless", "breathing", "oxygen 85"),
+        ("she took 25 of her sleeping tablets", "poisoning", "pills 25"),
+        ("seizure has gone on for 6 mins", "seizure", "seizure min 6"),
+        ("34 weeks pregnant and bp 170/112", "obstetric", "blood pressure 170/112"),
+        ("core temperature 33 after a night outside", "heat_cold", "temperature 33"),
+    ],
+)
+def test_dangerous_numbers_flag_and_are_named_as_evidence(
+    text: str, category: str, evidence: str
+) -> None:
+    found = triage.assess(text)
+    assert found is not None and found.category == category
+    assert any(item.kind == "number" and item.text.startswith(evidence) for item in found.evidence)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my sugar was 2.9 yesterday, ate a snack and was fine",  # past
+        "what should I do if a seizure lasts 5 minutes?",  # hypothetical
+        "is a heart rate of 180 dangerous",  # general question
+        "my 4 year old has a temperature of 38.4 but is playing",  # not an infant
+        "my oxygen is 97% is that okay",
+    ],
+)
+def test_numbers_in_the_past_in_questions_or_in_range_do_not_alarm(text: str) -> None:
+    assert triage.assess(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what are the signs of a stroke",
+        "how to prevent a heart attack",
+        "my dad had a heart attack last year, is walking good for him?",
+        "what should i do if my child swallows a battery",
+        "what are the symptoms of anaphylaxis",
+        "signs of sepsis in the elderly",
+        "how do I recognise heat stroke before a marathon?",
+        "what is a normal blood sugar level",
+        "I had a seizure in 2015, can I drive now?",
+        "this traffic is killing me",
+    ],
+)
+def test_informational_look_alikes_do_not_alarm(text: str) -> None:
+    assert triage.assess(text) is None
+
+
+def test_a_glucose_in_mg_per_dl_is_named_in_mmol_with_its_unit() -> None:
+    found = triage.assess("blood sugar 45 mg/dl, shaky and confused")
+    assert found is not None and found.category == "glucose"
+    numbers = [item.text for item in found.evidence if item.kind == "number"]
+    assert numbers == ["glucose 2.5 mmol/L, read as mg/dL ('blood sugar 45 mg/dl')"]
+
+
+def test_suicide_wins_over_another_flagged_category() -> None:
+    found = triage.assess("i swallowed all my pills because i dont want to be here anymore")
+    assert found is not None and found.category == "suicide"
+
+
+def test_a_message_that_says_it_is_over_needs_more_than_one_cue() -> None:
+    assert triage.assess("hot coffee spilled on my hand, red for a bit, now fine") is None
+
+
+# --- the semantic step -------------------------------------------------------------------
+
+
+class CountingEmbedder:
+    """The static embedder, counting the texts it embeds."""
+
+    def __init__(self, inner: StaticEmbedder, model_id: str) -> None:
+        self.inner, self.model_id, self.dimension = inner, model_id, inner.dimension
+        self.texts = 0
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        self.texts += len(texts)
+        return self.inner.embed(texts)
+
+
+def test_prototypes_are_embedded_once_per_model(static_embedder: StaticEmbedder) -> None:
+    counting = CountingEmbedder(static_embedder, "test/counting-once")
+    first = semantic.prototype_index(counting)
+    embedded = counting.texts
+    assert embedded == sum(map(len, SITUATIONS.values())) + sum(map(len, CALM.values()))
+    assert semantic.prototype_index(counting) is first and counting.texts == embedded
+
+
+def test_the_query_vector_is_reused_when_given(static_embedder: StaticEmbedder) -> None:
+    counting = CountingEmbedder(static_embedder, "test/counting-reuse")
+    match = triage.SemanticMatch(counting, flag=0.6, boost=0.6, margin=0.0)
+    text = "my mother is seeing things that are not there"
+    vector = static_embedder.embed([text])[0]
+    semantic.prototype_index(counting)
+    before = counting.texts
+    triage.assess(text, match=match, vector=vector)
+    assert counting.texts == before
+    triage.assess(text, match=match)
+    assert counting.texts == before + 1
+
+
+def test_a_situation_the_cues_only_half_see_is_completed_by_the_nearest_prototype(
+    static_embedder: StaticEmbedder,
+) -> None:
+    text = "my mother is seeing things that are not there"
+    assert triage.assess(text) is None  # one half-weight cue
+    match = triage.SemanticMatch(static_embedder, flag=0.6, boost=0.6, margin=0.0)
+    found = triage.assess(text, match=match)
+    assert found is not None and found.category == "consciousness"
+    assert any(item.kind == "prototype" for item in found.evidence)
+
+
+def test_the_semantic_step_skips_framed_questions(static_embedder: StaticEmbedder) -> None:
+    match = triage.SemanticMatch(static_embedder, flag=0.0, boost=0.0, margin=-2.0)
+    for text in ("what are the signs of a heart attack", "what should I do if someone faints"):
+        assert triage.assess(text, match=match) is None
+
+
+def test_triage_adds_well_under_5_ms_per_query(static_embedder: StaticEmbedder) -> None:
+    rows = _rows("triage.jsonl")
+    match = _static_match(static_embedder)
+    vectors = static_embedder.embed([row["text"] for row in rows])
+    triage.assess(rows[0]["text"], match=match, vector=vectors[0])
+    start = time.perf_counter()
+    for row, vector in zip(rows, vectors, strict=True):
+        triage.assess(row["text"], match=match, vector=vector)
+    mean_ms = (time.perf_counter() - start) * 1000 / len(rows)
+    assert mean_ms < 5.0
+
+
+@pytest.mark.minilm
+def test_report_half_meets_the_targets_with_the_minilm_semantic_step() -> None:
+    from medkb.embed.minilm import MiniLMEmbedder
+
+    encoder = MiniLMEmbedder(device="cpu")
+    limits = AnswerSettings().triage_semantic["minilm"]
+    match = triage.SemanticMatch(encoder, limits["flag"], limits["boost"], limits["margin"])
+    report = [row for row in _rows("triage.jsonl") if row["split"] == "report"]
+    vectors = encoder.embed([row["text"] for row in report])  # one batch: MiniLM is slow
+    found = [
+        (row, triage.assess(row["text"], match=match, vector=vector))
+        for row, vector in zip(report, vectors, strict=True)
+    ]
+    missed = [row["text"] for row, got in found if row["label"] == "emergency" and not got]
+    alarms = [row["text"] for row, got in found if row["label"] != "emergency" and got]
+    emergencies = sum(row["label"] == "emergency" for row in report)
+    assert 1 - len(missed) / emergencies >= TARGET_RECALL, missed
+    assert len(alarms) / (len(report) - emergencies) <= MAX_FALSE_ALARMS, alarms
