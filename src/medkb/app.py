@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -255,25 +254,8 @@ class KnowledgeBase:
         """Queries per day, latency percentiles, popular pairs and feedback over ``days``."""
         if not 1 <= days <= 366 or not 1 <= top <= 100:
             raise InputError("days must be 1-366 and top 1-100.")
-        now = utcnow()
-        since = now - timedelta(days=days)
         with self.engine.connect() as conn:
-            times = browse.latencies(conn, tenant_id=self.tenant_id, since=since)
-            return {
-                "days": days,
-                "per_day": browse.queries_per_day(
-                    conn, tenant_id=self.tenant_id, days=days, today=now.date()
-                ),
-                "latency_ms": {
-                    "count": len(times),
-                    "p50": browse.percentile(times, 0.5),
-                    "p95": browse.percentile(times, 0.95),
-                },
-                "popular_pairs": browse.popular_pairs(
-                    conn, tenant_id=self.tenant_id, since=since, limit=top
-                ),
-                "feedback": browse.feedback_summary(conn, tenant_id=self.tenant_id, since=since),
-            }
+            return browse.usage(conn, tenant_id=self.tenant_id, days=days, top=top)
 
     def documents(self, *, limit: int = 1000) -> list[dict[str, Any]]:
         """The documents this tenant's pairs cite, with their pair counts."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -140,3 +140,21 @@ def documents(conn: sa.Connection, *, tenant_id: str, limit: int) -> list[dict[s
         {"document": r.document, "pairs": int(r.pairs), "updated_at": r.at.isoformat()}
         for r in conn.execute(query)
     ]
+
+
+def usage(conn: sa.Connection, *, tenant_id: str, days: int, top: int) -> dict[str, Any]:
+    """Queries per day, p50/p95 latency, popular pairs and feedback over the last ``days``."""
+    now = datetime.now(UTC)
+    since = now - timedelta(days=days)
+    times = latencies(conn, tenant_id=tenant_id, since=since)
+    return {
+        "days": days,
+        "per_day": queries_per_day(conn, tenant_id=tenant_id, days=days, today=now.date()),
+        "latency_ms": {
+            "count": len(times),
+            "p50": percentile(times, 0.5),
+            "p95": percentile(times, 0.95),
+        },
+        "popular_pairs": popular_pairs(conn, tenant_id=tenant_id, since=since, limit=top),
+        "feedback": feedback_summary(conn, tenant_id=tenant_id, since=since),
+    }
