@@ -5,7 +5,7 @@ Starts ``medkb serve`` (static embedder, ``--workers W``; several workers need
 the bundled demo pairs plus ``--pairs`` synthetic ones, then runs ``--clients`` threads for
 ``--seconds``: each request is ``POST /v1/query`` with a random demo question (90 %) or
 ``POST /v1/pairs`` (10 %). It reports requests/s, query and write latency percentiles and
-every error, and with ``--write-docs`` replaces the ``bench:load`` section of
+every error, and with ``--write-docs`` replaces its ``bench:load-<backend>-<workers>`` section of
 ``docs/benchmarks.md``.
 
     nice -n 5 python bench/load.py --clients 8 --seconds 60
@@ -155,6 +155,7 @@ def main(argv: Sequence[str]) -> None:
         print(f"{key}: {value:.1f}")
     print(f"errors: {len(out.errors)}", *out.errors[:5], sep="\n  ")
     if args.write_docs:
+        key = f"bench:load-{backend.lower()}-{args.workers}"
         rows = [
             (
                 kind,
@@ -165,17 +166,17 @@ def main(argv: Sequence[str]) -> None:
         ]
         section = "\n\n".join(
             [
-                "<!-- bench:load -->\n## Load: `medkb serve` under concurrent clients",
+                f"<!-- {key} -->\n## Load: `medkb serve --workers {args.workers}` on {backend}",
                 f"{args.clients} clients for {args.seconds:g} s against `medkb serve --workers "
                 f"{args.workers}` on {backend}, static embedder, 90 % `POST /v1/query`, 10 % "
-                f"`POST /v1/pairs`; {summary['requests_per_s']:.1f} requests/s "
+                f"`POST /v1/pairs`, clients on the same machine; {summary['requests_per_s']:.1f} requests/s "
                 f"({summary['queries_per_s']:.1f} queries/s), {len(out.errors)} errors.",
                 table(("request", "count", "p50 ms", "p95 ms", "p99 ms"), rows),
                 machine_table(machine),
                 f"Command: `{redact(machine.command)}`\n<!-- /bench -->",
             ]
         )
-        write_section(ROOT / "docs" / "benchmarks.md", "bench:load", section)
+        write_section(ROOT / "docs" / "benchmarks.md", key, section)
 
 
 if __name__ == "__main__":
