@@ -169,7 +169,8 @@ def main(argv: Sequence[str]) -> None:
                 f"<!-- {key} -->\n## Load: `medkb serve --workers {args.workers}` on {backend}",
                 f"{args.clients} clients for {args.seconds:g} s against `medkb serve --workers "
                 f"{args.workers}` on {backend}, static embedder, 90 % `POST /v1/query`, 10 % "
-                f"`POST /v1/pairs`, clients on the same machine; {summary['requests_per_s']:.1f} requests/s "
+                "`POST /v1/pairs`, clients on the same machine; "
+                f"{summary['requests_per_s']:.1f} requests/s "
                 f"({summary['queries_per_s']:.1f} queries/s), {len(out.errors)} errors.",
                 table(("request", "count", "p50 ms", "p95 ms", "p99 ms"), rows),
                 machine_table(machine),
