@@ -262,6 +262,14 @@ class KnowledgeBase:
         with self.engine.connect() as conn:
             return browse.documents(conn, tenant_id=self.tenant_id, limit=limit)
 
+    def delete_document(self, document: str) -> WriteResult:
+        """Delete every pair of this tenant whose source is ``document``."""
+        with self.engine.connect() as conn:
+            ids = browse.ids_citing(conn, document, tenant_id=self.tenant_id)
+        if not ids:
+            raise NotFound(f"No document {document!r}; GET /v1/documents lists them.")
+        return self.writer.delete(ids)
+
     def sync_status(self) -> SyncStatus:
         """This tenant's sync counters (``medkb sync status``)."""
         return sync_status(self.engine, tenant_id=self.tenant_id)

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import A_MARK, Seeded
+from tests.api.conftest import A_DOC, A_MARK, Seeded
 
 #: How B calls each operation against A's data: (path params → A's ids, request kwargs,
 #: expected status). Every operation in the OpenAPI schema must be listed here.
@@ -35,6 +35,7 @@ OPERATIONS: dict[tuple[str, str], tuple[Call, int]] = {
         202,
     ),
     ("get", "/v1/documents"): (lambda s: {}, 200),
+    ("delete", "/v1/documents"): (lambda s: {"params": {"document": A_DOC}}, 404),
     ("get", "/v1/documents/jobs"): (lambda s: {}, 200),
     ("get", "/v1/documents/jobs/{job_id}"): (lambda s: {}, 404),
     ("get", "/v1/analytics"): (lambda s: {}, 200),
@@ -78,6 +79,7 @@ def test_tenant_b_never_sees_or_changes_tenant_a_data_on_any_route(api: Seeded) 
         for qa_id in api.a_pairs:  # B's PATCH and DELETE left A's pairs as they were
             pair = a.get(f"/v1/pairs/{qa_id}").json()
             assert pair["metadata"]["category"] != "B"
+        assert A_DOC in a.get("/v1/documents").text
 
 
 def test_an_idempotency_key_of_tenant_a_replays_nothing_for_tenant_b(api: Seeded) -> None:

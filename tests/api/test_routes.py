@@ -83,12 +83,16 @@ def test_an_uploaded_document_becomes_pairs_with_a_per_file_report(api: Seeded) 
         done = wait_job(client, job.json()["id"])
         documents = client.get("/v1/documents").json()["items"]
         jobs = client.get("/v1/documents/jobs").json()["items"]
+        deleted = client.delete("/v1/documents", params={"document": "sleep.md"}).json()
+        after = client.get("/v1/documents").json()["items"]
     assert done["state"] == "done" and done["done"] == done["total"] == 1
     assert done["report"]["created"] == 1 and done["report"]["errors"] == []
     assert {"document": "sleep.md", "pairs": 1} in [
         {"document": d["document"], "pairs": d["pairs"]} for d in documents
     ]
     assert job.json()["id"] in {j["id"] for j in jobs}
+    assert deleted["document"] == "sleep.md" and len(deleted["deleted_pairs"]) == 1
+    assert "sleep.md" not in {d["document"] for d in after}
 
 
 def test_a_repeated_post_with_an_idempotency_key_returns_the_first_result(api: Seeded) -> None:

@@ -215,6 +215,13 @@ class DocumentList(BaseModel):
     items: list[dict[str, Any]]
 
 
+class DocumentDeleted(BaseModel):
+    """A document whose pairs were deleted."""
+
+    document: str
+    deleted_pairs: list[str]
+
+
 class AuditList(BaseModel):
     """Audit entries, newest first; pass ``next_before`` as ``before`` for older ones."""
 

@@ -10,9 +10,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
-from medkb.api.deps import Caller, idempotent, need
+from medkb.api.deps import Caller, idempotent, need, retrying
 from medkb.api.errors import ApiError
-from medkb.api.schemas import DocumentList, Job, JobList
+from medkb.api.schemas import DocumentDeleted, DocumentList, Job, JobList
 from medkb.errors import NotFound
 from medkb.ingest.loaders import FORMATS
 
@@ -100,6 +100,17 @@ def list_documents(
 ) -> dict[str, Any]:
     """The documents this tenant's pairs were parsed from, with their pair counts."""
     return {"items": caller.kb.documents(limit=limit)}
+
+
+@router.delete("", response_model=DocumentDeleted, summary="Delete a document")
+def delete_document(
+    caller: Writer,
+    document: Annotated[str, Query(min_length=1, max_length=2000, examples=["guides/faq.md"])],
+) -> dict[str, Any]:
+    """Delete a document's pairs (every pair whose source it is) and their relations."""
+    result = retrying(lambda: caller.kb.delete_document(document))
+    caller.audit("document.delete", document, pairs=len(result.deleted))
+    return {"document": document, "deleted_pairs": sorted(result.deleted)}
 
 
 @router.get("/jobs", response_model=JobList, summary="List ingestion jobs")

@@ -158,3 +158,14 @@ def usage(conn: sa.Connection, *, tenant_id: str, days: int, top: int) -> dict[s
         "popular_pairs": popular_pairs(conn, tenant_id=tenant_id, since=since, limit=top),
         "feedback": feedback_summary(conn, tenant_id=tenant_id, since=since),
     }
+
+
+def ids_citing(conn: sa.Connection, document: str, *, tenant_id: str) -> list[str]:
+    """Ids of ``tenant_id``'s pairs whose source is ``document``."""
+    query = (
+        sa.select(sa.distinct(qa.c.id))
+        .join(document_sources, document_sources.c.qa_id == qa.c.id)
+        .where(document_sources.c.document == document, qa.c.tenant_id == tenant_id)
+        .order_by(qa.c.id)
+    )
+    return list(conn.execute(query).scalars())
