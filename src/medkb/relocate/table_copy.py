@@ -98,10 +98,10 @@ def _next_batch(
             sa.literal(value, type_=c.type) for value, c in zip(last, key_columns, strict=True)
         ]
         query = query.where(sa.tuple_(*key_columns) > sa.tuple_(*bound))
-    return [_converted(dict(row._mapping)) for row in conn.execute(query)]
+    return [converted(dict(row._mapping)) for row in conn.execute(query)]
 
 
-def _converted(row: dict[str, Any]) -> dict[str, Any]:
+def converted(row: dict[str, Any]) -> dict[str, Any]:
     """Values as the target expects them: SQLite's naive UTC times get their zone."""
     return {
         name: as_utc(value) if isinstance(value, datetime) else value for name, value in row.items()
