@@ -117,11 +117,33 @@ def _write_batch(
     last: list[Any],
     copied: int,
 ) -> int:
-    """Insert ``rows`` and record the new position in ONE target transaction."""
+    """Insert ``rows`` and record the new position in ONE target transaction.
+
+    A row whose parent row is not on the target yet (written to the source after the
+    parent's table was copied) is skipped; the final pass of ``migrate`` copies both,
+    parents first.
+    """
+    try:
+        with target.begin() as conn:
+            result = conn.execute(_insert_ignoring(conn, table), list(rows))
+            _save_progress(conn, table.name, source=source_name, last=last, copied=copied)
+        return len(rows) if result.rowcount < 0 else result.rowcount
+    except sa.exc.IntegrityError:
+        pass
     with target.begin() as conn:
-        result = conn.execute(_insert_ignoring(conn, table), list(rows))
+        inserted = sum(_insert_one(conn, table, row) for row in rows)
         _save_progress(conn, table.name, source=source_name, last=last, copied=copied)
-    return len(rows) if result.rowcount < 0 else result.rowcount
+    return inserted
+
+
+def _insert_one(conn: sa.Connection, table: sa.Table, row: dict[str, Any]) -> int:
+    """Insert one row in a savepoint; 0 if it breaks a foreign key."""
+    try:
+        with conn.begin_nested():
+            result = conn.execute(_insert_ignoring(conn, table), [row])
+    except sa.exc.IntegrityError:
+        return 0
+    return 1 if result.rowcount < 0 else result.rowcount
 
 
 def _insert_ignoring(conn: sa.Connection, table: sa.Table) -> Any:
