@@ -23,6 +23,7 @@ from medkb.config import Settings
 from medkb.errors import InputError, RelationalStoreError
 from medkb.models import QAMetadata, QAPair
 from medkb.relocate.migrate import MigrateReport, migrate
+from medkb.relocate.source import open_source
 from medkb.stores.relational.engine import _alembic_config, current_revision, make_engine
 from tests.integration.test_migrate import digests, has_progress, source
 
@@ -161,3 +162,30 @@ def _downgrade_one(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, "-1")
+
+
+def test_a_postgresql_source_is_read_in_read_only_transactions(
+    source: Settings, pg_url: str
+) -> None:
+    from tests.services import fresh_postgres_database
+
+    assert migrate(source, target_url=pg_url).ok  # a PostgreSQL knowledge base to move on
+    on_postgres = source.model_copy(update={"database_url": pg_url})
+    for settings in (source, on_postgres):
+        engine = open_source(settings)
+        try:
+            with (
+                pytest.raises(sa.exc.DBAPIError, match=r"(?i)read-?only"),
+                engine.begin() as conn,
+            ):
+                conn.exec_driver_sql("CREATE TABLE guard (id int)")
+        finally:
+            engine.dispose()
+    target = fresh_postgres_database()
+    try:
+        second = next(target)
+        report = migrate(on_postgres, target_url=second, batch_size=16)
+        assert report.ok and digests(second) == digests(pg_url)
+        assert report_digests(report) == digests(pg_url)
+    finally:
+        target.close()
