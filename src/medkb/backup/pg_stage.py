@@ -35,8 +35,15 @@ from medkb.stores.relational import engine as relational
 SCHEMA_PREFIX = "medkb_restore_"
 _REPLACED_PREFIX = "medkb_replaced_"
 _COPY = re.compile(rb"^COPY (\S+) (\(.*\)) FROM stdin;$")
-_ALTER = {"r": "TABLE", "p": "TABLE", "f": "FOREIGN TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW"}
-_ALTER["S"] = "SEQUENCE"
+#: The ALTER command for each relation kind (``pg_class.relkind``).
+_ALTER = {
+    "r": "TABLE",
+    "p": "TABLE",
+    "f": "FOREIGN TABLE",
+    "v": "VIEW",
+    "m": "MATERIALIZED VIEW",
+    "S": "SEQUENCE",
+}
 _CHUNK = 1 << 20
 #: Relations of a schema, less the sequences a column owns (they move with their table).
 _RELATIONS = """

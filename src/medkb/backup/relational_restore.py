@@ -108,6 +108,9 @@ def target_info(url: str) -> dict[str, str]:
 class StagedDatabase(Protocol):
     """A relational store being restored beside the target, switched in by :meth:`commit`."""
 
+    def sweep(self) -> None:
+        """Remove what killed restores staged beside the target, and prepare this one."""
+
     def engine(self) -> sa.Engine:
         """An engine on the staged database (the caller disposes of it)."""
 
@@ -130,7 +133,7 @@ def stage(url: str) -> StagedDatabase:
         from medkb.backup.pg_stage import PostgresStage
 
         staged = PostgresStage(url, token=token)
-    staged.sweep()  # type: ignore[attr-defined]
+    staged.sweep()
     return staged
 
 
