@@ -21,7 +21,7 @@ import os
 import secrets
 import shutil
 import sqlite3
-from contextlib import closing
+from contextlib import closing, suppress
 from pathlib import Path
 from typing import Protocol
 
@@ -180,10 +180,11 @@ class SqliteStage:
             os.fsync(handle.fileno())
         if self.target.exists():
             _checkpoint(self.target)
-        os.replace(self.path, self.target)
+        os.replace(self.path, self.target)  # the commit point
         for name in _SQLITE_SIDE_FILES:  # an old WAL must never be replayed onto the new file
             Path(f"{self.target}{name}").unlink(missing_ok=True)
-        _fsync_dir(self.target.parent)
+        with suppress(OSError):  # durability of the rename only; it has happened
+            _fsync_dir(self.target.parent)
 
     def discard(self) -> None:
         """Delete the staged file and its side files."""

@@ -198,8 +198,14 @@ class Staged:
         with suppress(MedkbError, OSError, sa.exc.SQLAlchemyError):
             self.db.discard()
         self.objects.discard()
-        with suppress(MedkbError, OSError):
-            drop_collection(self.settings, self.collection, self.dimension)
+        with suppress(MedkbError, OSError, sa.exc.SQLAlchemyError):
+            if not self._in_use():
+                drop_collection(self.settings, self.collection, self.dimension)
+
+    def _in_use(self) -> bool:
+        """Whether the target's ``kb_info`` already names the staged collection (committed)."""
+        info = relational_restore.target_info(self.settings.resolved_database_url())
+        return bool(info) and (info.get(COLLECTION_KEY) or COLLECTION) == self.collection
 
     def commit(self) -> None:
         """Switch the relational store in: from here on the target is the restored KB."""
