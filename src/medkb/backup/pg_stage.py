@@ -117,8 +117,8 @@ class PostgresStage:
         except (sa.exc.OperationalError, RelationalStoreError) as exc:
             raise InputError(
                 f"The knowledge base's tables are in use ({driver_detail(exc)}), so they could "
-                "not be replaced. Stop every medkb process using the database and run medkb restore "
-                "--force again; nothing was changed."
+                "not be replaced. Stop every medkb process using the database and run medkb "
+                "restore --force again; nothing was changed."
             ) from exc
         finally:
             engine.dispose()
