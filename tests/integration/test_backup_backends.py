@@ -2,7 +2,9 @@
 
 The collection is exported and loaded through the ``VectorStore`` Protocol only, so each
 backend round-trips the same way. The restore replaces the knowledge base in place
-(``force``): medkb's tables and the vector collection are dropped and rebuilt.
+(``force``): the new knowledge base is built beside the old one (its vectors in the collection
+the old one does not use, ``medical_knowledge_base_r``), switched in, and the old collection
+dropped.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from pathlib import Path
 
 from medkb.app import KnowledgeBase, build
 from medkb.backup.restore import restore
+from medkb.backup.restore_staging import RESTORED_COLLECTION, open_collection
 from medkb.backup.snapshot import backup
+from medkb.stores.vector.base import COLLECTION
 from medkb.sync.verify import vector_checksums
 from tests.integration.test_backup import table_rows
 from tests.integration.test_kb import CARDIO, OTHER
@@ -35,5 +39,13 @@ def test_backup_then_restore_in_place_on_each_backend(
     assert done.clean and done.vectors_loaded == len(CARDIO + OTHER)
     assert "vector store" in done.replaced.describe()
     with build(settings) as restored:
-        assert table_rows(restored.engine) == rows
+        after = table_rows(restored.engine)
+        assert ("vector_collection", RESTORED_COLLECTION) in after["kb_info"]
+        after["kb_info"].remove(("vector_collection", RESTORED_COLLECTION))
+        assert after == rows
         assert vector_checksums(restored.store, tenant_id="default") == vectors
+    old = open_collection(settings, COLLECTION, 256)  # the replaced collection was dropped
+    try:
+        assert old.count() == 0
+    finally:
+        old.close()

@@ -1,37 +1,44 @@
-"""Restoring the relational store from a backup, and looking at the target first.
+"""Restoring the relational store from a backup, beside the target, and switching at the end.
 
 :func:`preflight` checks, before anything is written, that the backup's form fits the target
 database (a SQLite file restores into SQLite, a ``pg_dump`` into PostgreSQL with a
-``pg_restore`` on PATH, a logical dump into either). :func:`contents` says what the target
-already holds; :func:`wipe` removes medkb's tables (only those) for ``--force``.
-:func:`restore` loads the data and migrates it to this medkb's newest schema.
+``pg_restore`` on PATH, a logical dump into either). :func:`contents` and :func:`target_info`
+say what the target already holds.
+
+The data is never loaded into the target itself. :func:`stage` returns a
+:class:`StagedDatabase`: for SQLite a new file beside the target database
+(``.<name>.restore-<token>``), for PostgreSQL a new schema ``medkb_restore_<token>`` in the
+target database (:mod:`medkb.backup.pg_stage`). The restore loads, migrates and checks it
+there; :meth:`StagedDatabase.commit` then switches it in with one atomic step (a file
+rename; one transaction that swaps medkb's tables between schemas), and
+:meth:`StagedDatabase.discard` removes it after a failure. Until the commit the target is
+exactly as it was.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
-import subprocess
+import sqlite3
+from contextlib import closing, suppress
 from pathlib import Path
+from typing import Protocol
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
 from medkb.backup.manifest import Manifest
-from medkb.backup.relational import (
-    PG_DUMP_FILE,
-    RELATIONAL_DIR,
-    SQLITE_FILE,
-    libpq_args,
-    sqlite_path,
-    table_names,
-)
-from medkb.backup.tables import load_tables, tables_in_fk_order
-from medkb.errors import InvalidBackup, RelationalStoreError
+from medkb.backup.relational import RELATIONAL_DIR, SQLITE_FILE, sqlite_path, table_names
+from medkb.backup.tables import load_tables
+from medkb.errors import InputError, InvalidBackup, RelationalStoreError
 from medkb.stores.relational import engine as relational
+from medkb.stores.relational.schema import kb_info
 
 _SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+#: Marks what a restore stages beside its target (files, folders); never anything else.
+STAGED_MARK = ".restore-"
 
 
 def dialect_of(url: str) -> str:
@@ -64,9 +71,13 @@ def preflight(manifest: Manifest, url: str) -> None:
         raise InvalidBackup(f"Unknown relational dump kind {kind!r}; the manifest is damaged.")
 
 
+def _exists(url: str) -> bool:
+    return dialect_of(url) != "sqlite" or sqlite_path(url).exists()
+
+
 def contents(url: str) -> dict[str, int]:
     """Rows per non-empty medkb table in the target database (``{}``: empty or absent)."""
-    if dialect_of(url) == "sqlite" and not sqlite_path(url).exists():
+    if not _exists(url):
         return {}
     engine = relational.make_engine(url)
     try:
@@ -80,83 +91,147 @@ def contents(url: str) -> dict[str, int]:
     return {name: rows for name, rows in counts.items() if rows}
 
 
-def wipe(url: str) -> None:
-    """Remove medkb's relational data at ``url``: the SQLite file, or medkb's tables."""
+def target_info(url: str) -> dict[str, str]:
+    """The target's ``kb_info`` (its model and active vector collection); ``{}`` if none."""
+    if not _exists(url):
+        return {}
+    engine = relational.make_engine(url)
+    try:
+        with engine.connect() as conn:
+            if kb_info.name not in table_names(conn):
+                return {}
+            return {row.key: row.value for row in conn.execute(sa.select(kb_info))}
+    finally:
+        engine.dispose()
+
+
+class StagedDatabase(Protocol):
+    """A relational store being restored beside the target, switched in by :meth:`commit`."""
+
+    def sweep(self) -> None:
+        """Remove what killed restores staged beside the target, and prepare this one."""
+
+    def engine(self) -> sa.Engine:
+        """An engine on the staged database (the caller disposes of it)."""
+
+    def load(self, folder: Path, manifest: Manifest) -> None:
+        """Load the backup's relational data and migrate it to this medkb's newest schema."""
+
+    def commit(self) -> None:
+        """Replace the target with the staged database in one atomic step."""
+
+    def discard(self) -> None:
+        """Remove the staged database (after a failure); the target is untouched."""
+
+
+def stage(url: str) -> StagedDatabase:
+    """A new staged database beside the target ``url``; stale ones of killed runs go first."""
+    token = secrets.token_hex(4)
     if dialect_of(url) == "sqlite":
-        path = sqlite_path(url)
-        for name in ("", *_SQLITE_SIDE_FILES):
-            Path(f"{path}{name}").unlink(missing_ok=True)
-        return
-    engine = relational.make_engine(url)
-    try:
-        with engine.begin() as conn:
-            for table in reversed(tables_in_fk_order()):
-                conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{table.name}" CASCADE')
-            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    finally:
-        engine.dispose()
-
-
-def restore(folder: Path, manifest: Manifest, url: str) -> None:
-    """Load the relational data of a checked backup ``folder`` into the empty database ``url``.
-
-    Raises:
-        RelationalStoreError: the load failed; the target may hold part of the data, so
-            run the restore again with ``--force`` once the cause is fixed.
-    """
-    kind, directory = manifest.relational["kind"], folder / RELATIONAL_DIR
-    if kind == "sqlite-file":
-        _copy_sqlite(directory / SQLITE_FILE, sqlite_path(url))
-    elif kind == "pg_dump":
-        _pg_restore(directory / PG_DUMP_FILE, url)
+        staged: StagedDatabase = SqliteStage(sqlite_path(url), token=token)
     else:
-        _load_logical(directory, url, revision=manifest.schema_revision)
-    engine = relational.make_engine(url)
-    try:
-        relational.upgrade(engine)
-    finally:
-        engine.dispose()
+        from medkb.backup.pg_stage import PostgresStage
+
+        staged = PostgresStage(url, token=token)
+    staged.sweep()
+    return staged
 
 
-def _copy_sqlite(source: Path, target: Path) -> None:
-    for name in _SQLITE_SIDE_FILES:  # a stale WAL must never be replayed onto the copy
-        Path(f"{target}{name}").unlink(missing_ok=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.restoring")
-    shutil.copyfile(source, tmp)
-    with tmp.open("rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, target)
+class SqliteStage:
+    """A SQLite restore: a new file beside the target, renamed over it at the commit."""
+
+    def __init__(self, target: Path, *, token: str) -> None:
+        self.target = target
+        self.path = target.with_name(f".{target.name}{STAGED_MARK}{token}")
+
+    @property
+    def url(self) -> str:
+        """The staged file's URL."""
+        return f"sqlite:///{self.path}"
+
+    def sweep(self) -> None:
+        """Remove staged files a killed restore left beside the target."""
+        for path in self.target.parent.glob(f".{self.target.name}{STAGED_MARK}*"):
+            path.unlink(missing_ok=True)
+
+    def engine(self) -> sa.Engine:
+        """An engine on the staged file."""
+        return relational.make_engine(self.url)
+
+    def load(self, folder: Path, manifest: Manifest) -> None:
+        """Copy the backup's SQLite file, or load its logical dump, then migrate to head."""
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        directory = folder / RELATIONAL_DIR
+        if manifest.relational["kind"] == "sqlite-file":
+            shutil.copyfile(directory / SQLITE_FILE, self.path)
+        engine = self.engine()
+        try:
+            if manifest.relational["kind"] != "sqlite-file":
+                load_logical(directory, engine, revision=manifest.schema_revision)
+            relational.upgrade(engine)
+        finally:
+            engine.dispose()
+
+    def commit(self) -> None:
+        """Make the staged file self-contained, then rename it over the target."""
+        with closing(sqlite3.connect(self.path)) as staged:
+            staged.execute("PRAGMA journal_mode=DELETE")  # no -wal beside it: one file
+        with self.path.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        if self.target.exists():
+            _checkpoint(self.target)
+        os.replace(self.path, self.target)  # the commit point
+        for name in _SQLITE_SIDE_FILES:  # an old WAL must never be replayed onto the new file
+            Path(f"{self.target}{name}").unlink(missing_ok=True)
+        with suppress(OSError):  # durability of the rename only; it has happened
+            _fsync_dir(self.target.parent)
+
+    def discard(self) -> None:
+        """Delete the staged file and its side files."""
+        for name in ("", *_SQLITE_SIDE_FILES):
+            Path(f"{self.path}{name}").unlink(missing_ok=True)
 
 
-def _pg_restore(path: Path, url: str) -> None:
-    target, env = libpq_args(sa.engine.make_url(url))
-    tool = shutil.which("pg_restore") or "pg_restore"
-    args = [tool, "--no-owner", "--no-acl", "--exit-on-error", "--single-transaction"]
-    done = subprocess.run(
-        [*args, "-d", target, str(path)], capture_output=True, text=True, env=env, check=False
-    )
-    if done.returncode != 0:
-        raise RelationalStoreError(
-            f"pg_restore failed ({done.returncode}): {done.stderr.strip()}. Nothing was "
-            "loaded (single transaction); fix the cause and run medkb restore again."
+def _checkpoint(path: Path) -> None:
+    """Fold the target's WAL into its file, refusing while another process uses it."""
+    with closing(sqlite3.connect(path, timeout=5)) as conn:
+        busy, log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    if busy or log > 0:
+        raise InputError(
+            f"The knowledge base at {path} is in use by another process (API, worker, "
+            "query), so it cannot be replaced. Stop every medkb process using it and run "
+            "medkb restore --force again; nothing was changed."
         )
 
 
-def _load_logical(directory: Path, url: str, *, revision: str) -> None:
-    """Create the schema at the backup's revision, then load every table in one transaction."""
-    engine = relational.make_engine(url)
+def _fsync_dir(directory: Path) -> None:
+    handle = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
+def load_logical(directory: Path, engine: sa.Engine, *, revision: str) -> None:
+    """Create the schema at the backup's revision, then load every table in one transaction.
+
+    Raises:
+        RelationalStoreError: the load failed; nothing of it was committed.
+    """
     try:
         with engine.begin() as conn:
-            config = Config()
-            config.set_main_option("script_location", str(relational.MIGRATIONS))
-            config.attributes["connection"] = conn
-            command.upgrade(config, revision)
+            migrate_to(conn, revision)
             load_tables(conn, directory)
     except (sa.exc.SQLAlchemyError, RelationalStoreError) as exc:
         raise RelationalStoreError(
-            f"Loading the logical dump into {engine.url!r} failed: {exc}. Run medkb restore "
-            "again with --force once the cause is fixed."
+            f"Loading the logical dump failed: {exc}. The target is unchanged; fix the "
+            "cause (or restore another backup) and run medkb restore again."
         ) from exc
-    finally:
-        engine.dispose()
+
+
+def migrate_to(conn: sa.Connection, revision: str) -> None:
+    """Run medkb's migrations on ``conn`` up to ``revision`` (the backup's own)."""
+    config = Config()
+    config.set_main_option("script_location", str(relational.MIGRATIONS))
+    config.attributes["connection"] = conn
+    command.upgrade(config, revision)

@@ -3,21 +3,27 @@
 Nothing in the target is touched until the backup has passed every check: the manifest
 is present and of a format and schema revision this medkb reads, every listed file exists
 with its size and SHA-256, the relational dump fits the target database, and the target
-is empty (or ``force`` was given, and the report says what was replaced). Then, in order:
+is empty (or ``force`` was given, and the report says what was replaced). Then the new
+knowledge base is built BESIDE the target (:mod:`medkb.backup.restore_staging`):
 
-1. the relational data (SQLite file copy, ``pg_restore`` or the logical load), migrated to
-   this medkb's newest schema, and its row counts compared with the manifest;
-2. the vectors: the exported collection is loaded (``method="load"``, the default and the
-   faster) or rebuilt from the stored embeddings (``method="rebuild"``); then restored
-   outbox rows are applied, and ids on which the same check as ``medkb sync verify``
-   finds drift are re-applied from the relational data;
-3. the object files;
-4. the verify reports, per tenant, must show zero drift, or the restore fails.
+1. the relational data (SQLite file copy, the ``pg_dump`` data or the logical load) into a
+   new SQLite file / PostgreSQL schema, migrated to this medkb's newest schema, and its
+   row counts compared with the manifest;
+2. the vectors, into a collection the target does not use: the exported collection is
+   loaded (``method="load"``, the default and the faster) or rebuilt from the stored
+   embeddings (``method="rebuild"``); then restored outbox rows are applied, and ids on
+   which the same check as ``medkb sync verify`` finds drift are re-applied;
+3. the object files, into a folder beside the object directory;
+4. the verify reports, per tenant, must show zero drift.
+
+Only then is the target replaced: the relational store is switched in one atomic step (a
+file rename; one transaction), the object files moved in, and the replaced vector
+collection dropped. A restore that fails (or is killed) at any step before the switch
+leaves the target exactly as it was; what it staged is removed then, or by the next restore.
 """
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,12 +40,18 @@ from medkb.backup.manifest import (
     read_manifest,
 )
 from medkb.backup.relational import known_revisions
-from medkb.backup.snapshot import object_keys, open_collection
+from medkb.backup.restore_staging import (
+    Staged,
+    TargetState,
+    is_local,
+    open_collection,
+    target_state,
+)
+from medkb.backup.snapshot import object_keys
 from medkb.backup.tables import count_rows
 from medkb.backup.targets import fetched
 from medkb.config import Settings
 from medkb.errors import InputError, InvalidBackup, VectorStoreError
-from medkb.stores.relational import engine as relational_engine
 from medkb.stores.vector.base import COLLECTION, VectorStore
 from medkb.stores.vector.local import SIDECAR
 from medkb.stores.vector.registry import local_directory
@@ -89,6 +101,7 @@ class RestoreReport:
     objects: int
     verify: list[VerifyReport]
     steps: dict[str, float]
+    notes: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
@@ -113,6 +126,7 @@ class RestoreReport:
             "seconds": {name: round(value, 3) for name, value in self.steps.items()},
             "verify": [report.to_dict() for report in self.verify],
             "clean": self.clean,
+            "notes": self.notes,
         }
 
 
@@ -135,54 +149,30 @@ def check_backup(folder: Path) -> Manifest:
     return manifest
 
 
-def target_contents(settings: Settings, manifest: Manifest) -> TargetContents:
-    """What the target (database, vector collection, object directory) already holds."""
+def target_contents(settings: Settings, state: TargetState) -> TargetContents:
+    """What the target (database, active vector collection, object directory) holds."""
     objects = len(object_keys(settings.resolved_object_dir()))
     return TargetContents(
         tables=relational_restore.contents(settings.resolved_database_url()),
-        vectors=_vector_count(settings, manifest),
+        vectors=_vector_count(settings, state),
         objects=objects,
     )
 
 
-def _info(manifest: Manifest) -> dict[str, str]:
-    info = {"embedding_dimension": str(manifest.embedding_dimension)}
-    return {**info, "vector_collection": manifest.vectors.get("collection", COLLECTION)}
-
-
-def _local_dir(settings: Settings, manifest: Manifest) -> Path | None:
-    url = settings.resolved_vector_url()
-    if url != "local" and not url.startswith("local://"):
-        return None
-    collection = manifest.vectors.get("collection", COLLECTION)
-    return local_directory(url, home=settings.home, collection=collection)
-
-
-def _vector_count(settings: Settings, manifest: Manifest) -> int:
-    local = _local_dir(settings, manifest)
-    if local is not None and not (local / SIDECAR).exists():
-        return 0  # not even opened: nothing to replace, and nothing created
+def _vector_count(settings: Settings, state: TargetState) -> int:
+    if is_local(settings):
+        url = settings.resolved_vector_url()
+        directory = local_directory(url, home=settings.home, collection=state.collection)
+        if not (directory / SIDECAR).exists():
+            return 0  # not even opened: nothing to replace, and nothing created
     try:
-        store = open_collection(settings, _info(manifest))
+        store = open_collection(settings, state.collection, state.dimension)
     except VectorStoreError:
-        return 1 if local is not None else 0  # another model's collection: something is there
+        return 1 if is_local(settings) else 0  # another model's collection: something is there
     try:
         return store.count()
     finally:
         store.close()
-
-
-def _wipe(settings: Settings, manifest: Manifest) -> None:
-    relational_restore.wipe(settings.resolved_database_url())
-    local = _local_dir(settings, manifest)
-    if local is not None:
-        for pattern in (f"{SIDECAR}*", "*.hnsw.faiss"):
-            for path in local.glob(pattern):
-                path.unlink()
-    else:
-        store = open_collection(settings, _info(manifest))
-        store.drop()  # type: ignore[attr-defined]
-    shutil.rmtree(settings.resolved_object_dir(), ignore_errors=True)
 
 
 def restore(
@@ -190,10 +180,15 @@ def restore(
 ) -> RestoreReport:
     """Restore the backup at ``source`` (a folder or ``s3://…``) into ``settings``' KB.
 
+    The new knowledge base is built beside the target and switched in at the end, so a
+    restore that fails leaves the target as it was.
+
     Raises:
         InvalidBackup: the backup is corrupt, partial or incompatible; nothing was touched.
-        InputError: the target is not empty and ``force`` is not set; nothing was touched.
-        StoreError: a store failed during the restore, or the restored stores drift.
+        InputError: the target is not empty and ``force`` is not set, or it is in use by
+            another process; nothing was touched.
+        StoreError: a store failed during the restore, or the restored stores drift; the
+            target is unchanged.
     """
     if method not in METHODS:
         raise InputError(f"--vectors must be 'load' or 'rebuild', not {method!r}.")
@@ -202,9 +197,15 @@ def restore(
     with fetched(source, settings) as folder:
         steps["fetch"] = time.perf_counter() - started
         manifest = _checked(folder, settings, steps)
-        replaced = _prepare_target(settings, manifest, force=force)
-        report = _restore_checked(folder, manifest, settings=settings, method=method, steps=steps)
-    report.source, report.replaced = source, replaced
+        state, replaced = _examine_target(settings, manifest, force=force)
+        staged = Staged.create(
+            settings,
+            state,
+            collection=manifest.vectors.get("collection", COLLECTION),
+            dimension=manifest.embedding_dimension,
+        )
+        report = _restore_staged(folder, manifest, staged=staged, method=method, steps=steps)
+    report.source, report.replaced, report.notes = source, replaced, staged.notes
     steps["total"] = time.perf_counter() - started
     return report
 
@@ -217,18 +218,19 @@ def _checked(folder: Path, settings: Settings, steps: dict[str, float]) -> Manif
     return manifest
 
 
-def _prepare_target(settings: Settings, manifest: Manifest, *, force: bool) -> TargetContents:
-    contents = target_contents(settings, manifest)
-    if contents.empty:  # an empty schema (no rows) would clash with the restored one
-        relational_restore.wipe(settings.resolved_database_url())
-        return contents
-    if not force:
+def _examine_target(
+    settings: Settings, manifest: Manifest, *, force: bool
+) -> tuple[TargetState, TargetContents]:
+    """The target's active collection and contents; refuse a non-empty one without force."""
+    state = target_state(settings, dimension=manifest.embedding_dimension, empty=False)
+    contents = target_contents(settings, state)
+    state.empty = contents.empty
+    if not contents.empty and not force:
         raise InputError(
             f"The restore target is not empty: it holds {contents.describe()}. Restore into an "
             "empty --home / database, or add --force to replace all of that with the backup."
         )
-    _wipe(settings, manifest)
-    return contents
+    return state, contents
 
 
 def _timed(steps: dict[str, float], name: str, started: float) -> float:
@@ -237,17 +239,33 @@ def _timed(steps: dict[str, float], name: str, started: float) -> float:
     return now
 
 
-def _restore_checked(
-    folder: Path, manifest: Manifest, *, settings: Settings, method: str, steps: dict[str, float]
+def _restore_staged(
+    folder: Path, manifest: Manifest, *, staged: Staged, method: str, steps: dict[str, float]
 ) -> RestoreReport:
-    url = settings.resolved_database_url()
+    """Build the new KB beside the target, then switch it in; undo the staging on failure."""
+    try:
+        report = _build(folder, manifest, staged=staged, method=method, steps=steps)
+        started = time.perf_counter()
+        staged.commit()
+    except BaseException:
+        staged.discard()
+        raise
+    staged.finish()
+    _timed(steps, "switch", started)
+    return report
+
+
+def _build(
+    folder: Path, manifest: Manifest, *, staged: Staged, method: str, steps: dict[str, float]
+) -> RestoreReport:
     started = time.perf_counter()
-    relational_restore.restore(folder, manifest, url)
-    engine = relational_engine.make_engine(url)
+    staged.db.load(folder, manifest)
+    engine = staged.db.engine()
     try:
         _check_counts(engine, manifest)
+        staged.name_collection(engine)
         started = _timed(steps, "relational", started)
-        store = open_collection(settings, _info(manifest))
+        store = staged.open_store()
         try:
             written = _fill_vectors(folder, manifest, engine=engine, store=store, method=method)
             started = _timed(steps, "vectors", started)
@@ -257,7 +275,7 @@ def _restore_checked(
             store.close()
     finally:
         engine.dispose()
-    objects = _restore_objects(folder / "objects", settings.resolved_object_dir())
+    objects = staged.objects.load(folder / "objects")
     _timed(steps, "objects", started)
     _check_clean(reports)
     return RestoreReport(
@@ -288,8 +306,8 @@ def _check_counts(engine: sa.Engine, manifest: Manifest) -> None:
             f"{name}: {got} rows, expected {want}" for name, (want, got) in wrong.items()
         )
         raise InvalidBackup(
-            f"The restored relational data does not match the manifest ({shown}). Run the "
-            "restore again with --force; if it repeats, the backup is damaged."
+            f"The restored relational data does not match the manifest ({shown}); the target "
+            "was left unchanged. Run the restore again; if it repeats, the backup is damaged."
         )
 
 
@@ -328,16 +346,6 @@ def _reconcile(
     return reapplied, reports
 
 
-def _restore_objects(source: Path, target: Path) -> int:
-    restored = 0
-    for key in object_keys(source):
-        target_path = target / key
-        target_path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source / key, target_path)
-        restored += 1
-    return restored
-
-
 def _check_clean(reports: list[VerifyReport]) -> None:
     drifting = [r for r in reports if not r.clean]
     if drifting:
@@ -347,7 +355,7 @@ def _check_clean(reports: list[VerifyReport]) -> None:
             for r in drifting
         )
         raise VectorStoreError(
-            f"The restore finished but the vector store drifts from the relational store "
-            f"({details}). Run 'medkb sync repair' and 'medkb sync verify'; report it if the "
-            "drift stays."
+            f"The restored vector store drifts from the restored relational store ({details}), "
+            "so the target was left unchanged. Run the restore with --vectors rebuild; "
+            "report it if the drift stays."
         )

@@ -75,7 +75,8 @@ def restore_command(
     """Restore a backup into an empty home or database, then verify zero drift.
 
     Every checksum is verified before anything is written; a corrupt, partial or
-    incompatible backup is refused.
+    incompatible backup is refused. The restore is built beside the target and switched in
+    at the end: one that fails leaves the target (also with --force) as it was.
 
     Example: medkb --home ./restored restore /backups/medkb/medkb-backup-20261123T060000.000Z
     """
@@ -115,3 +116,5 @@ def _print_restore(report: RestoreReport) -> None:
         highlight=False,
     )
     console.print("sync verify: no drift, the vector store matches the relational store.")
+    for note in report.notes:
+        console.print(f"Note: {note}", highlight=False)

@@ -70,6 +70,12 @@ def _print_migrate(data: dict[str, Any]) -> None:
             f"checksum {mark}{note}",
             highlight=False,
         )
+    caught_up = sum(table["caught_up"] for table in data["tables"])
+    console.print(
+        f"  final check: {data['passes']} pass(es) over one snapshot of the source, "
+        f"{caught_up} row(s) written meanwhile caught up",
+        highlight=False,
+    )
     vectors = data["vectors"]
     if vectors:
         verdict = "verify clean" if vectors["clean"] else "DRIFT: run 'medkb sync repair'"

@@ -1,33 +1,37 @@
-"""``medkb migrate``: move a knowledge base to PostgreSQL, verified table by table.
+"""``medkb migrate``: move a knowledge base to PostgreSQL, verified against one snapshot.
 
-1. Check both ends: the source exists, the target is a reachable PostgreSQL that is empty,
-   holds an unfinished copy of this same source, or already holds exactly this knowledge
-   base. A target holding anything else is refused before anything is written.
+1. Open the source read-only (:mod:`medkb.relocate.source`): its schema must already be at
+   this medkb's newest revision, since upgrading it would be a write. Check the target: a
+   reachable PostgreSQL that is empty, holds an unfinished copy of this same source, or
+   already holds exactly this knowledge base. Anything else is refused before a write.
 2. Create the target schema with the same Alembic migrations every medkb database gets.
 3. Copy every table of the schema in foreign-key order (:mod:`medkb.relocate.table_copy`),
-   skipping tables whose row count and checksum already match, and move the serial-id
-   sequences past the copied ids.
-4. Keep the vector store when it does not live in the relational database (``local``,
+   skipping tables whose row count and checksum already match.
+4. The write fence (:mod:`medkb.relocate.fence`): checksum every table in ONE snapshot of
+   the source, catch up the tables that differ from that snapshot, and repeat until a
+   snapshot finds nothing to catch up; its checksums are the report's. Then move the
+   serial-id sequences past the copied ids.
+5. Keep the vector store when it does not live in the relational database (``local``,
    Milvus, a separate pgvector), or rebuild it from the stored embeddings (no re-embedding)
-   into the new one, e.g. ``--vector-url pgvector``.
-5. Verify every table (counts + checksums) and the vector store (``sync verify``), then
-   report the settings to switch to. The source is only read, never changed.
+   into the new one, e.g. ``--vector-url pgvector``; verify it (``sync verify``) and report
+   the settings to switch to. The source is never written to.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from medkb.config import Settings, normalise_postgres_url
-from medkb.errors import DatabaseUnavailable, InputError, NotFound, RelationalStoreError
+from medkb.errors import DatabaseUnavailable, InputError, RelationalStoreError
 from medkb.redact import mask_url
 from medkb.relocate import table_copy
 from medkb.relocate.checksums import TableDigest, table_digest
+from medkb.relocate.fence import FenceResult, final_pass
+from medkb.relocate.source import open_source
 from medkb.relocate.vectors import VectorMove, move_vectors
 from medkb.stores.relational import engine as relational
 from medkb.stores.relational.errors import driver_detail
@@ -42,9 +46,10 @@ class TableReport:
     rows: int
     copied: int
     seconds: float
-    source_checksum: str
+    source_checksum: str  # of the final snapshot of the source
     target_checksum: str
     skipped: bool  # already verified equal before this run
+    caught_up: int = 0  # rows the final passes upserted or deleted
 
     @property
     def match(self) -> bool:
@@ -61,6 +66,7 @@ class MigrateReport:
     database_url: str  # as given, for MEDKB_DATABASE_URL; printed with the password masked
     tables: list[TableReport] = field(default_factory=list)
     vectors: VectorMove | None = None
+    passes: int = 0  # final passes until one snapshot found nothing to catch up
     seconds: float = 0.0
 
     @property
@@ -82,6 +88,7 @@ class MigrateReport:
             "target": self.target,
             "ok": self.ok,
             "seconds": round(self.seconds, 3),
+            "passes": self.passes,
             "tables": [{**asdict(t), "match": t.match} for t in self.tables],
             "vectors": None if self.vectors is None else self.vectors.to_dict(),
             "settings": self.settings(),
@@ -108,9 +115,10 @@ def migrate(
 
     Raises:
         InputError: the target URL is not PostgreSQL, is the source itself, or holds a
-            different knowledge base.
+            different knowledge base; or the source's schema is not at the newest revision.
         NotFound: there is no knowledge base at the source.
-        RelationalStoreError: the target is unreachable, or a table differs after copying.
+        RelationalStoreError: the target is unreachable, or writers kept writing to the
+            source through every final pass (stop them and run it again: it resumes).
     """
     started = time.perf_counter()
     target = _target_url(target_url, settings)
@@ -155,17 +163,14 @@ def _run(
     report = MigrateReport(
         source=source_name, target=_display(target.url), database_url=database_url
     )
-    for table in tables:
-        report.tables.append(
-            _copy_verified(
-                digests,
-                table,
-                source_name=source_name,
-                batch_size=batch_size,
-                on_batch=on_batch,
-            )
-        )
+    copies = [
+        _copy(digests, table, source_name=source_name, batch_size=batch_size, on_batch=on_batch)
+        for table in tables
+    ]
+    fence = final_pass(source, target, tables, on_batch=on_batch)
     table_copy.reset_sequences(target, tables)
+    report.tables = [_table_report(copy, fence) for copy in copies]
+    report.passes = fence.passes
     report.vectors = move_vectors(settings, target=target, vector_url=vector_url)
     table_copy.drop_progress(target)
     return report
@@ -184,28 +189,6 @@ def _target_url(url: str, settings: Settings) -> str:
             "give another, empty PostgreSQL database."
         )
     return normalised
-
-
-def open_source(settings: Settings) -> sa.Engine:
-    """An engine on the existing knowledge base of ``settings``, its schema brought up to date.
-
-    Raises:
-        NotFound: there is no SQLite file where the settings point.
-    """
-    url = settings.resolved_database_url()
-    path = sa.make_url(url).database if url.startswith("sqlite") else None
-    if path and path != ":memory:" and not Path(path).exists():
-        raise NotFound(
-            f"No knowledge base at {path}: there is nothing to migrate. Point --home "
-            "(MEDKB_HOME) or MEDKB_DATABASE_URL at the knowledge base to move."
-        )
-    engine = relational.make_engine(url)
-    try:
-        relational.upgrade(engine)
-    except BaseException:
-        engine.dispose()
-        raise
-    return engine
 
 
 def _probe(target: sa.Engine) -> None:
@@ -284,20 +267,27 @@ class _Digests:
         return self.of(table, on_target=False) == self.of(table, on_target=True)
 
 
-def _copy_verified(
+@dataclass(frozen=True)
+class _Copied:
+    table: str
+    copied: int
+    seconds: float
+    skipped: bool
+
+
+def _copy(
     digests: _Digests,
     table: sa.Table,
     *,
     source_name: str,
     batch_size: int,
     on_batch: table_copy.BatchHook | None,
-) -> TableReport:
-    """Copy one table unless it already matches, then prove it matches."""
+) -> _Copied:
+    """Copy one table unless it already matches; the final pass checks it."""
     started = time.perf_counter()
-    expected = digests.of(table, on_target=False)
-    before = digests.of(table, on_target=True)
+    equal = digests.equal(table)
     copied = 0
-    if before != expected:
+    if not equal:
         copied = table_copy.copy_table(
             digests.source,
             digests.target,
@@ -306,22 +296,20 @@ def _copy_verified(
             batch_size=batch_size,
             on_batch=on_batch,
         )
-    found = before if before == expected else digests.of(table, on_target=True, fresh=True)
-    if found != expected:
-        raise RelationalStoreError(
-            f"Table {table.name} differs after copying: source {expected.rows} rows, target "
-            f"{found.rows} rows, checksums {expected.checksum[:12]} vs {found.checksum[:12]}. "
-            "Was the knowledge base written to during the migration? Stop every writer, drop "
-            "and recreate the target database, and run 'medkb migrate' again."
-        )
+    return _Copied(table.name, copied, time.perf_counter() - started, equal)
+
+
+def _table_report(copy: _Copied, fence: FenceResult) -> TableReport:
+    final = fence.tables[copy.table]
     return TableReport(
-        table=table.name,
-        rows=expected.rows,
-        copied=copied,
-        seconds=round(time.perf_counter() - started, 3),
-        source_checksum=expected.checksum,
-        target_checksum=found.checksum,
-        skipped=before == expected,
+        table=copy.table,
+        rows=final.source.rows,
+        copied=copy.copied,
+        seconds=round(copy.seconds, 3),
+        source_checksum=final.source.checksum,
+        target_checksum=final.target.checksum,
+        skipped=copy.skipped and not final.caught_up,
+        caught_up=final.caught_up,
     )
 
 

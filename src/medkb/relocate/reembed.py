@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,12 +26,12 @@ import sqlalchemy as sa
 from medkb.config import Settings
 from medkb.embed.base import Embedder
 from medkb.embed.registry import open_embedder
-from medkb.errors import InputError, RelationalStoreError
+from medkb.errors import InputError, NotFound, RelationalStoreError
 from medkb.ingest.writer import Writer, embed_pairs
 from medkb.models import QAPair
 from medkb.relocate import staging
-from medkb.relocate.migrate import open_source
 from medkb.relocate.vectors import all_clean, drift_view
+from medkb.stores.relational import engine as relational
 from medkb.stores.relational import pairs
 from medkb.stores.relational.schema import embeddings_next, qa
 from medkb.stores.vector.base import COLLECTION, VectorStore
@@ -127,7 +128,7 @@ def reembed(
     if batch_size < 1:
         raise InputError(f"--batch-size must be at least 1, not {batch_size}.")
     model = open_embedder(embedder, cache_dir=settings.cache_dir, device=settings.device)
-    engine = open_source(settings)
+    engine = _open_existing(settings)
     try:
         job = _Job(settings, engine, model, batch_size, on_batch)
         report = _run(job, embedder)
@@ -135,6 +136,28 @@ def reembed(
         engine.dispose()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _open_existing(settings: Settings) -> sa.Engine:
+    """An engine on the existing knowledge base of ``settings``, its schema brought up to date.
+
+    Raises:
+        NotFound: there is no SQLite file where the settings point.
+    """
+    url = settings.resolved_database_url()
+    path = sa.make_url(url).database if url.startswith("sqlite") else None
+    if path and path != ":memory:" and not Path(path).exists():
+        raise NotFound(
+            f"No knowledge base at {path}: there is nothing to re-embed. Point --home "
+            "(MEDKB_HOME) or MEDKB_DATABASE_URL at the knowledge base."
+        )
+    engine = relational.make_engine(url)
+    try:
+        relational.upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
 
 
 def _run(job: _Job, name: str) -> ReembedReport:

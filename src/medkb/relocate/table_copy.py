@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from medkb.errors import WriteConflict
 from medkb.relocate.checksums import as_utc
 
 PROGRESS_TABLE = "medkb_migration_progress"
@@ -98,10 +99,10 @@ def _next_batch(
             sa.literal(value, type_=c.type) for value, c in zip(last, key_columns, strict=True)
         ]
         query = query.where(sa.tuple_(*key_columns) > sa.tuple_(*bound))
-    return [_converted(dict(row._mapping)) for row in conn.execute(query)]
+    return [converted(dict(row._mapping)) for row in conn.execute(query)]
 
 
-def _converted(row: dict[str, Any]) -> dict[str, Any]:
+def converted(row: dict[str, Any]) -> dict[str, Any]:
     """Values as the target expects them: SQLite's naive UTC times get their zone."""
     return {
         name: as_utc(value) if isinstance(value, datetime) else value for name, value in row.items()
@@ -117,11 +118,33 @@ def _write_batch(
     last: list[Any],
     copied: int,
 ) -> int:
-    """Insert ``rows`` and record the new position in ONE target transaction."""
+    """Insert ``rows`` and record the new position in ONE target transaction.
+
+    A row whose parent row is not on the target yet (written to the source after the
+    parent's table was copied) is skipped; the final pass of ``migrate`` copies both,
+    parents first.
+    """
+    try:
+        with target.begin() as conn:
+            result = conn.execute(_insert_ignoring(conn, table), list(rows))
+            _save_progress(conn, table.name, source=source_name, last=last, copied=copied)
+        return len(rows) if result.rowcount < 0 else result.rowcount
+    except (sa.exc.IntegrityError, WriteConflict):  # make_engine translates the former
+        pass
     with target.begin() as conn:
-        result = conn.execute(_insert_ignoring(conn, table), list(rows))
+        inserted = sum(_insert_one(conn, table, row) for row in rows)
         _save_progress(conn, table.name, source=source_name, last=last, copied=copied)
-    return len(rows) if result.rowcount < 0 else result.rowcount
+    return inserted
+
+
+def _insert_one(conn: sa.Connection, table: sa.Table, row: dict[str, Any]) -> int:
+    """Insert one row in a savepoint; 0 if it breaks a foreign key."""
+    try:
+        with conn.begin_nested():
+            result = conn.execute(_insert_ignoring(conn, table), [row])
+    except (sa.exc.IntegrityError, WriteConflict):  # make_engine translates the former
+        return 0
+    return 1 if result.rowcount < 0 else result.rowcount
 
 
 def _insert_ignoring(conn: sa.Connection, table: sa.Table) -> Any:
