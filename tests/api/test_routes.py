@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from medkb.api import create_app
 from medkb.config import ApiSettings, Settings
+from medkb.errors import VectorStoreError
 from tests.api.conftest import Seeded, wait_job
 from tests.api.test_errors import assert_error_shape
 
@@ -153,3 +155,24 @@ def test_export_downloads_the_tenants_pairs_as_jsonl(api: Seeded) -> None:
     exported = {json.loads(line)["id"] for line in response.text.splitlines() if line}
     assert exported == listed
     assert csv.headers["content-type"].startswith("text/csv") and csv.text.count("\n") > len(listed)
+
+
+def test_a_write_committed_while_the_vector_store_is_down_is_not_repeated_by_a_retry(
+    tmp_path: Path, embed_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(home=tmp_path, embedder="static", cache_dir=embed_cache)
+    app = create_app(settings, auth=False)
+    body = {"question": "Is sugar bad for teeth?", "response": "Yes, it feeds decay."}
+    with TestClient(app) as client:
+
+        def down(*_args: object, **_kwargs: object) -> None:
+            raise VectorStoreError("vector store unreachable")
+
+        monkeypatch.setattr(app.state.service.kb.store, "upsert", down)
+        first = client.post("/v1/pairs", json=body, headers={"Idempotency-Key": "k-down"})
+        again = client.post("/v1/pairs", json=body, headers={"Idempotency-Key": "k-down"})
+        listed = client.get("/v1/pairs").json()["items"]
+    assert first.status_code == again.status_code == 201
+    assert first.json()["sync"]["state"] != "synced"
+    assert again.json()["id"] == first.json()["id"]
+    assert len(listed) == 1

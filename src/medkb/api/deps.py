@@ -25,7 +25,7 @@ from medkb.access.keys import SCOPES, Principal, authenticate
 from medkb.api.errors import ApiError
 from medkb.api.service import Service
 from medkb.app import KnowledgeBase
-from medkb.errors import WriteConflict
+from medkb.errors import SyncPending, WriteConflict
 
 T = TypeVar("T")
 
@@ -188,6 +188,16 @@ def retrying(work: Callable[[], T], *, attempts: int = 3) -> T:
                 raise
             time.sleep(0.05 * attempt)
     raise AssertionError("unreachable")
+
+
+def committed(work: Callable[[], T]) -> T | None:
+    """Run a write; ``SyncPending`` counts as done (the relational store, the system of
+    record, committed it and the outbox applies it to the vector store later), so a client
+    never retries, and duplicates, a write that happened. None when sync is pending."""
+    try:
+        return work()
+    except SyncPending:
+        return None
 
 
 def _fingerprint(request: Request, payload: Any) -> str:

@@ -50,7 +50,11 @@ def upload(
         return 202, job
 
     payload = [{"name": n, "sha256": d} for n, d in zip(names, digests, strict=True)]
-    response = idempotent(request, caller, payload, work)
+    try:
+        response = idempotent(request, caller, payload, work)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     if response.headers.get("Idempotent-Replayed"):
         shutil.rmtree(folder, ignore_errors=True)
     return response

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from medkb.api.deps import Caller, idempotent, need, retrying
+from medkb.api.deps import Caller, committed, idempotent, need, retrying
 from medkb.api.errors import ApiError
 from medkb.api.schemas import Deleted, Neighbourhood, Pair, PairIn, PairPage, PairPatch
 from medkb.models import QAMetadata, QAPair, Source
@@ -40,8 +40,8 @@ def create_pair(request: Request, body: PairIn, caller: Writer) -> JSONResponse:
 
     def work() -> tuple[int, Any]:
         pair = new_pair(body)
-        retrying(lambda: caller.kb.add([pair]))
-        caller.audit("pair.create", pair.id)
+        done = retrying(lambda: committed(lambda: caller.kb.add([pair])))
+        caller.audit("pair.create", pair.id, synced=done is not None)
         caller.service.metrics.ingested.inc()
         return 201, caller.kb.get(pair.id)
 
@@ -101,11 +101,14 @@ def get_pair(qa_id: str, caller: Reader) -> dict[str, Any]:
 def update_pair(qa_id: str, body: PairPatch, caller: Writer) -> dict[str, Any]:
     """Change texts or metadata; changed texts are re-embedded and re-linked."""
     result = retrying(
-        lambda: caller.kb.update(
-            qa_id, question=body.question, response=body.response, metadata=body.metadata
+        lambda: committed(
+            lambda: caller.kb.update(
+                qa_id, question=body.question, response=body.response, metadata=body.metadata
+            )
         )
     )
-    caller.audit("pair.update", qa_id, changed=bool(result.updated), fields=_fields(body))
+    changed = result is None or bool(result.updated)
+    caller.audit("pair.update", qa_id, changed=changed, fields=_fields(body))
     return caller.kb.get(qa_id)
 
 
@@ -117,8 +120,8 @@ def _fields(body: PairPatch) -> list[str]:
 @router.delete("/{qa_id}", response_model=Deleted, summary="Delete a pair")
 def delete_pair(qa_id: str, caller: Writer) -> dict[str, Any]:
     """Delete a pair and every relation pointing at it."""
-    retrying(lambda: caller.kb.delete(qa_id))
-    caller.audit("pair.delete", qa_id)
+    done = retrying(lambda: committed(lambda: caller.kb.delete(qa_id)))
+    caller.audit("pair.delete", qa_id, synced=done is not None)
     return {"id": qa_id, "status": "deleted"}
 
 
