@@ -89,6 +89,22 @@ def start_server(env: dict[str, str], log: Path, *args: str) -> Server:
     """``medkb serve`` on a free port; returns once /health/live answers."""
     port = free_port()
     command = [sys.executable, "-m", "medkb.cli", "serve", "--port", str(port), *args]
+    return start_command(command, port, env, log)
+
+
+def start_gunicorn(env: dict[str, str], log: Path, workers: int) -> Server:
+    """Gunicorn with Uvicorn workers on the app factory, as docs/api.md says to run it."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "gunicorn", "-k", "uvicorn.workers.UvicornWorker",
+        "-w", str(workers), "-b", f"127.0.0.1:{port}", "--graceful-timeout", "30",
+        "medkb.api.factory:app_from_environment()",
+    ]  # fmt: skip
+    return start_command(command, port, env, log)
+
+
+def start_command(command: list[str], port: int, env: dict[str, str], log: Path) -> Server:
+    """Run a server ``command`` listening on ``port``; return once /health/live answers."""
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
