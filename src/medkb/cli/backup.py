@@ -6,13 +6,15 @@ into an empty home never records an embedder before the backup's data is in plac
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from medkb.backup.restore import RestoreReport, restore
-from medkb.backup.snapshot import BackupReport, backup
 from medkb.cli.context import console, handled, print_json, state
+
+if TYPE_CHECKING:
+    from medkb.backup.restore import RestoreReport
+    from medkb.backup.snapshot import BackupReport
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 
@@ -48,6 +50,8 @@ def backup_command(
 
     Example: medkb backup --output /backups/medkb --keep 7
     """
+    from medkb.backup.snapshot import backup
+
     with handled():
         settings = state(ctx).settings()
         report = backup(settings, output, keep=keep, logical=logical)
@@ -79,6 +83,8 @@ def restore_command(
 
     Example: medkb --home ./restored restore /backups/medkb/medkb-backup-20261123T060000.000Z
     """
+    from medkb.backup.restore import restore
+
     with handled():
         settings = state(ctx).settings()
         report = restore(settings, source, force=force, method=vectors)

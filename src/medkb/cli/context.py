@@ -7,14 +7,16 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from medkb.config import Settings
 from medkb.errors import MedkbError
+
+if TYPE_CHECKING:
+    from medkb.config import Settings
 
 console = Console()
 errors = Console(stderr=True)
@@ -34,6 +36,8 @@ class State:
 
     def settings(self) -> Settings:
         """Settings from the environment, overridden by the command line."""
+        from medkb.config import Settings  # pydantic-settings: not needed for --help
+
         return Settings(**self.overrides)
 
 

@@ -4,14 +4,20 @@ PostgreSQL table, and medkb's own export files back in."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from medkb.cli.context import console, parse_pairs, print_json, progress_bar, run
-from medkb.transfer.export import FORMATS, ExportReport, export_to
-from medkb.transfer.importer import ImportReport, import_file
-from medkb.transfer.sqlscript import DEFAULT_TABLE
+
+if TYPE_CHECKING:
+    from medkb.transfer.export import ExportReport
+    from medkb.transfer.importer import ImportReport
+
+#: The export formats and default table name, spelled out so that ``--help`` need not import
+#: the transfer package (``medkb.transfer.export.FORMATS``; a test keeps them equal).
+FORMATS: tuple[str, ...] = ("csv", "jsonl", "json", "parquet", "sql")
+DEFAULT_TABLE = "medical_knowledge_base"
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 FormatOpt = Annotated[str, typer.Option("--format", help=f"One of: {', '.join(FORMATS)}.")]
@@ -59,6 +65,8 @@ def export_command(
     """
     filters = parse_pairs(filter_ or [], "--filter")
 
+    from medkb.transfer.export import export_to
+
     def work(kb: Any) -> ExportReport:
         with progress_bar(json_out) as bar:
             task = bar.add_task("export", total=None)
@@ -101,6 +109,8 @@ def import_command(
 
     Example: medkb import kb.jsonl
     """
+
+    from medkb.transfer.importer import import_file
 
     def work(kb: Any) -> ImportReport:
         with progress_bar(json_out) as bar:

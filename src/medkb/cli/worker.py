@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from medkb.cli.context import console, print_json, run
 from medkb.errors import InputError, StoreError
-from medkb.sync.worker import Strategy, Worker, WorkerStats
+
+if TYPE_CHECKING:
+    from medkb.sync.worker import Strategy, WorkerStats
 
 OnceOpt = Annotated[bool, typer.Option("--once", help="Apply everything due now, then exit.")]
 StrategyOpt = Annotated[
@@ -68,6 +70,8 @@ def worker_command(
         "batch_seconds": batch_seconds,
         "lease_s": lease_seconds,
     }
+
+    from medkb.sync.worker import Worker
 
     def work(kb: Any) -> WorkerStats:
         chosen = pick_strategy(strategy or kb.settings.sync_strategy)
