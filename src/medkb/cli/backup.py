@@ -48,7 +48,7 @@ def backup_command(
     One consistent snapshot with a manifest (versions, schema revision, embedding model,
     counts, per-file SHA-256). S3 targets use MEDKB_S3_ENDPOINT_URL and the AWS credentials.
 
-    Example: medkb backup --output /backups/medkb --keep 7
+    Example: medkb backup --output ./backups --keep 7
     """
     from medkb.backup.snapshot import backup
 
@@ -81,7 +81,7 @@ def restore_command(
     Every checksum is verified before anything is written; a corrupt, partial or
     incompatible backup is refused.
 
-    Example: medkb --home ./restored restore /backups/medkb/medkb-backup-20261123T060000.000Z
+    Example: medkb --home ./restored restore ./backups/medkb-backup-20261123T060000.000Z
     """
     from medkb.backup.restore import restore
 

@@ -87,13 +87,14 @@ def parse_pairs(values: list[str], option: str) -> dict[str, list[str]]:
 
 
 def progress_bar(quiet: bool) -> Progress:
-    """The progress bar long commands show (hidden with ``--json``)."""
+    """The progress bar long commands show (hidden with ``--json`` or in a pipe)."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
-        disable=quiet,
+        # Off when output is not a terminal: rich would leave a blank line in the output.
+        disable=quiet or not console.is_terminal,
         transient=True,
     )

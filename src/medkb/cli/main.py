@@ -228,7 +228,7 @@ def stats(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 def demo(ctx: typer.Context, verbose: VerboseOpt = False) -> None:
     """Build a small medical knowledge base from the bundled data and ask it questions.
 
-    Example: medkb --home /tmp/medkb-demo --embedder static demo
+    Example: medkb --home ./medkb-demo demo
     """
     from medkb.demo import DEMO_QUESTIONS, demo_files
 

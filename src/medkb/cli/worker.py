@@ -62,7 +62,10 @@ def worker_command(
     Several workers may run at once against one database; each pair id is applied by one
     worker at a time. With --once it exits 69 if a store failed (the rows stay pending).
 
-    Example: medkb worker --strategy batch --batch-rows 1000 --batch-seconds 30
+    Run it under a supervisor, for instance with
+    `medkb worker --strategy batch --batch-rows 1000 --batch-seconds 30`.
+
+    Example: medkb worker --once --json
     """
     overrides = {
         "interval_s": interval,
