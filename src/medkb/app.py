@@ -211,9 +211,9 @@ def _not_found(qa_id: str) -> str:
 
 
 def load_model(embedder: Embedder) -> None:
-    """Load the embedder's model now if it loads lazily (``load()``), so that the time it
-    takes is not counted, and logged, as the first query's embedding time."""
-    load = getattr(embedder, "load", None)
+    """Load what the embedder needs for a query now (``warm_up()``, else ``load()``), so
+    that the time it takes is not counted, and logged, as the first query's embed time."""
+    load = getattr(embedder, "warm_up", None) or getattr(embedder, "load", None)
     if callable(load):
         load()
 
