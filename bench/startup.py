@@ -2,13 +2,14 @@
 
 Each command runs as a new ``python -m medkb.cli`` process, once to warm the file cache
 (not counted), then ``--repeats`` times; the figure is the median wall time. The knowledge
-bases are the bundled demo, built once per embedder before timing.
+bases are the bundled demo, built once per embedder and package before timing.
 
-    python bench/startup.py                          # this checkout's src/
-    python bench/startup.py --src /tmp/old/src --label before --skip-minilm
+``--src LABEL=PATH`` (repeatable) points the processes at copies of the package (say the
+commit before a change and this checkout); their runs are interleaved, so that on a shared
+machine both see the same load.
 
-``--src`` points the processes at another copy of the package (an older commit, say) so
-before and after are measured on the same machine in the same minutes.
+    python bench/startup.py                                    # this checkout's src/
+    python bench/startup.py --src before=/tmp/old/src --src after=src --skip-minilm
 """
 
 from __future__ import annotations
@@ -55,62 +56,78 @@ def medkb(args: Sequence[str], env: dict[str, str]) -> float:
     return seconds
 
 
-def build_demo(home: Path, embedder: str, env: dict[str, str]) -> None:
-    """The demo knowledge base in ``home``, built with ``embedder``."""
-    medkb(["--home", str(home), "--embedder", embedder, "demo"], env)
+def sources(options: argparse.Namespace) -> dict[str, Path]:
+    """The packages under test by label."""
+    given = options.src or [f"current={common.ROOT / 'src'}"]
+    return {label: Path(path).resolve() for label, _, path in (s.partition("=") for s in given)}
 
 
-def measure(
-    args: Sequence[str], env: dict[str, str], *, repeats: int
-) -> tuple[float, float, float]:
-    """Median, min and max seconds over ``repeats`` runs after one warm-up run."""
-    medkb(args, env)
-    runs = [medkb(args, env) for _ in range(repeats)]
-    return statistics.median(runs), min(runs), max(runs)
-
-
-def run(options: argparse.Namespace) -> list[tuple[str, float, float, float]]:
-    """Time every command; returns (label, median, min, max) rows."""
-    env = environment(options.src.resolve(), options.cache_dir.expanduser())
+def run(options: argparse.Namespace, tmp: Path) -> list[tuple[str, dict[str, list[float]]]]:
+    """Time every command under every package; returns (label, runs by package) rows."""
+    envs = {
+        name: environment(src, options.cache_dir.expanduser())
+        for name, src in sources(options).items()
+    }
     rows = []
-    with tempfile.TemporaryDirectory(prefix="medkb-startup-") as tmp:
-        homes: dict[str, Path] = {}
-        for label, embedder, args in COMMANDS:
-            if embedder == "minilm" and options.skip_minilm:
-                continue
+    for label, embedder, args in COMMANDS:
+        if embedder == "minilm" and options.skip_minilm:
+            continue
+        argvs = {}
+        for name, env in envs.items():
             prefix: list[str] = []
             if embedder is not None:
-                if embedder not in homes:
-                    homes[embedder] = Path(tmp) / embedder
-                    common.log_line(f"building the demo KB with {embedder}")
-                    build_demo(homes[embedder], embedder, env)
-                prefix = ["--home", str(homes[embedder]), "--embedder", embedder]
-            common.log_line(f"timing {label}")
-            median, low, high = measure([*prefix, *args], env, repeats=options.repeats)
-            rows.append((label, median, low, high))
-            print(f"{label:<28} median {median:.2f} s (min {low:.2f}, max {high:.2f})")
+                home = tmp / f"{name}-{embedder}"
+                if not home.exists():
+                    common.log_line(f"building the demo KB with {embedder} ({name})")
+                    medkb(["--home", str(home), "--embedder", embedder, "demo"], env)
+                prefix = ["--home", str(home), "--embedder", embedder]
+            argvs[name] = [*prefix, *args]
+            medkb(argvs[name], env)  # warm the file cache
+        common.log_line(f"timing {label}")
+        runs: dict[str, list[float]] = {name: [] for name in envs}
+        for _ in range(options.repeats):
+            for name, env in envs.items():
+                runs[name].append(medkb(argvs[name], env))
+        medians = ", ".join(f"{n} {statistics.median(r):.2f} s" for n, r in runs.items())
+        print(f"{label:<28} median {medians}", flush=True)
+        rows.append((label, runs))
     return rows
 
 
 def section(options: argparse.Namespace, machine: common.Machine, rows: list) -> str:
-    key = f"bench:startup:{options.label}"
+    names = list(sources(options))
+    header = ["command (fresh process)"]
+    for name in names:
+        header += [f"{name}: median s", f"{name}: min–max s"]
     body = common.table(
-        ("command (fresh process)", "median s", "min s", "max s"),
-        [(label, f"{m:.2f}", f"{lo:.2f}", f"{hi:.2f}") for label, m, lo, hi in rows],
+        header,
+        [
+            [label]
+            + [
+                cell
+                for name in names
+                for cell in (
+                    f"{statistics.median(runs[name]):.2f}",
+                    f"{min(runs[name]):.2f}–{max(runs[name]):.2f}",
+                )
+            ]
+            for label, runs in rows
+        ],
     )
+    where = ", ".join(f"{name} = `{path}`" for name, path in sources(options).items())
     return (
-        f"<!-- {key} -->\n## Start-up: one command per process ({options.label})\n\n"
+        f"<!-- bench:startup:{options.label} -->\n## Start-up: one command per process\n\n"
         f"```bash\n{machine.command}\n```\n\n"
-        f"Package under test: `{options.src}`. Each command is one fresh "
-        f"`python -m medkb.cli` process on the demo knowledge base; one warm-up run (file "
-        f"cache warm), then the median of {options.repeats}.\n\n"
+        f"Packages: {where}. Each command is one fresh `python -m medkb.cli` process on the "
+        f"demo knowledge base; one warm-up run per package (file cache warm), then "
+        f"{options.repeats} runs, the packages interleaved; median and range.\n\n"
         f"{common.machine_table(machine)}\n\n{body}\n\n{common.END_MARKER}\n"
     )
 
 
 def main(argv: Sequence[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--src", type=Path, default=common.ROOT / "src")
+    parser.add_argument("--src", action="append", help="LABEL=PATH of a package (repeatable).")
     parser.add_argument("--label", default="current", help="Names the docs section.")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--skip-minilm", action="store_true")
@@ -118,7 +135,8 @@ def main(argv: Sequence[str]) -> None:
     common.add_common_options(parser)
     options = parser.parse_args(argv)
     machine = common.machine_info("startup.py", argv)
-    rows = run(options)
+    with tempfile.TemporaryDirectory(prefix="medkb-startup-") as tmp:
+        rows = run(options, Path(tmp))
     machine.load_end = os.getloadavg()
     if not options.no_write:
         common.write_section(
