@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from medkb.cli.context import console, print_json, run
 from medkb.errors import InputError, StoreError
-from medkb.sync.worker import Strategy, Worker, WorkerStats
+
+if TYPE_CHECKING:
+    from medkb.sync.worker import Strategy, WorkerStats
 
 OnceOpt = Annotated[bool, typer.Option("--once", help="Apply everything due now, then exit.")]
 StrategyOpt = Annotated[
@@ -60,7 +62,10 @@ def worker_command(
     Several workers may run at once against one database; each pair id is applied by one
     worker at a time. With --once it exits 69 if a store failed (the rows stay pending).
 
-    Example: medkb worker --strategy batch --batch-rows 1000 --batch-seconds 30
+    Run it under a supervisor, for instance with
+    `medkb worker --strategy batch --batch-rows 1000 --batch-seconds 30`.
+
+    Example: medkb worker --once --json
     """
     overrides = {
         "interval_s": interval,
@@ -68,6 +73,8 @@ def worker_command(
         "batch_seconds": batch_seconds,
         "lease_s": lease_seconds,
     }
+
+    from medkb.sync.worker import Worker
 
     def work(kb: Any) -> WorkerStats:
         chosen = pick_strategy(strategy or kb.settings.sync_strategy)
