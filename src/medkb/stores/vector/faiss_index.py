@@ -72,11 +72,15 @@ class AnnIndex:
         return base
 
     def add(self, ids: Ids, vectors: Matrix) -> None:
-        """Add unit vectors under ids that are not in the index yet."""
-        if len(ids) == 0:
+        """Add unit vectors under ids; ids the index already holds (live or tombstone) are
+        skipped, so applying one change twice never stores a vector twice."""
+        live, dead = self._live, self._tombstones
+        fresh = np.asarray([i not in live and i not in dead for i in ids.tolist()], dtype=bool)
+        if not fresh.any():
             return
-        self._index.add_with_ids(np.ascontiguousarray(vectors), np.asarray(ids, np.int64))
-        self._live.update(int(i) for i in ids)
+        chosen = np.asarray(ids, np.int64)[fresh]
+        self._index.add_with_ids(np.ascontiguousarray(vectors[fresh]), chosen)
+        self._live.update(chosen.tolist())
 
     def remove(self, ids: Ids) -> None:
         """Remove ids (unknown ids are ignored); HNSW only marks them as tombstones."""
