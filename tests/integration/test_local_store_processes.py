@@ -10,16 +10,18 @@ processes are to SQLite; one test runs the writer in a real subprocess.
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from medkb.models import VECTOR_FIELDS, Embeddings, VectorRecord
-from medkb.stores.vector.local import LocalVectorStore
+from medkb.stores.vector.local import SIDECAR, LocalVectorStore
 
 DIM = 16
 #: Above this many records the indexes are HNSW; the seeds below hold 60 records.
@@ -59,11 +61,12 @@ class Model:
         }
 
 
-def assert_reader_sees(reader: LocalVectorStore, model: Model) -> None:
-    """Every live id with its current vectors' score; no deleted id; no stale vector."""
-    probes = [vectors_of(seed)[0] for seed in list(model.seeds.values())[:3]] or [
-        vectors_of(999)[0]
-    ]
+def assert_reader_sees(
+    reader: LocalVectorStore, model: Model, *, probes: list[np.ndarray] | None = None
+) -> None:
+    """Every live id with its current vectors' score; no deleted id; no stale vector; and
+    ``k`` hits for a small ``k`` (a removed vid left in the index would take a slot)."""
+    probes = (probes or []) + [vectors_of(seed)[0] for seed in list(model.seeds.values())[:3]]
     for field_index, field in enumerate(VECTOR_FIELDS):
         for query in probes:
             hits = reader.search(query, field=field, k=1000, tenant_id="default")
@@ -71,6 +74,9 @@ def assert_reader_sees(reader: LocalVectorStore, model: Model) -> None:
             assert sorted(h.id for h in hits) == sorted(expected)
             for hit in hits:
                 assert hit.score == pytest.approx(expected[hit.id], abs=1e-4), hit.id
+            top = reader.search(query, field=field, k=5, tenant_id="default")
+            best = sorted(expected.values(), reverse=True)[:5]
+            assert [h.score for h in top] == pytest.approx(best, abs=1e-4)
 
 
 def open_store(directory: Path, threshold: int, **options: int) -> LocalVectorStore:
@@ -111,7 +117,7 @@ def test_a_commit_by_another_process_does_not_rebuild_the_readers_indexes(
     assert_reader_sees(reader, model)
     writer.delete(["r002", "r003"])
     del model.seeds["r002"], model.seeds["r003"]
-    assert_reader_sees(reader, model)
+    assert_reader_sees(reader, model, probes=[vectors_of(2)[0], vectors_of(1)[1]])
 
     after = reader.stats()
     assert after["full_rebuilds"] == opened["full_rebuilds"]
@@ -162,12 +168,27 @@ def test_a_reader_further_behind_than_the_change_log_rebuilds_and_is_exact(
         writer.close()
 
 
+def test_a_write_by_an_older_medkb_without_the_change_log_makes_readers_rebuild(
+    pair: tuple[LocalVectorStore, LocalVectorStore],
+) -> None:
+    writer, reader = pair
+    reader.search(vectors_of(0)[0], field="question", k=1, tenant_id="default")
+    # What a medkb before the change log did: delete and bump the generation, nothing more.
+    with closing(sqlite3.connect(writer.directory / SIDECAR)) as db, db:
+        db.execute("DELETE FROM records WHERE id = 'r005'")
+        db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+    model = Model()
+    model.seeds = {f"r{i:03d}": i for i in range(60) if i != 5}
+    assert_reader_sees(reader, model, probes=[vectors_of(5)[i] for i in range(3)])
+    assert reader.stats()["full_rebuilds"] == 2
+
+
 WRITER = """
 import json, sys
 from pathlib import Path
 import numpy as np
 from medkb.models import Embeddings, VectorRecord
-from medkb.stores.vector.local import LocalVectorStore
+from medkb.stores.vector.local import SIDECAR, LocalVectorStore
 
 dim, threshold = int(sys.argv[2]), int(sys.argv[3])
 store = LocalVectorStore(Path(sys.argv[1]), dimension=dim, exact_threshold=threshold)

@@ -324,6 +324,7 @@ class LocalVectorStore:
                     "INSERT INTO meta VALUES ('generation', '1') ON CONFLICT (key) "
                     "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
                 )
+                local_changes.mark_logged(self._db)
                 local_changes.prune(self._db, self.change_log_keep)
                 self._db.execute("COMMIT")
             except BaseException:

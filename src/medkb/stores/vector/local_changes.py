@@ -15,6 +15,10 @@ what changed after it:
 Vids are never reused and a vid's vectors never change, so "remove these vids, add those"
 brings any index to the sidecar's state. The removals log is pruned to its last ``keep``
 rows; a process further behind than that (``meta.removals_pruned_through``) rebuilds.
+
+Every write bumps ``meta.generation``; writers that keep this log also copy it to
+``meta.logged_generation``. A difference means a writer without the log (an older medkb)
+committed, and readers rebuild rather than trust an incomplete log.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ CREATE TABLE IF NOT EXISTS removals (
 #: Removal rows kept for processes that are behind; older ones are pruned.
 DEFAULT_KEEP = 100_000
 _PRUNED_KEY = "removals_pruned_through"
+_LOGGED_KEY = "logged_generation"
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,14 @@ def log_removals(db: sqlite3.Connection, vids: list[int]) -> None:
     db.executemany("INSERT INTO removals (vid) VALUES (?)", [(vid,) for vid in vids])
 
 
+def mark_logged(db: sqlite3.Connection) -> None:
+    """Record that the write just made (which bumped the generation) kept the log."""
+    db.execute(
+        "INSERT OR REPLACE INTO meta SELECT ?, value FROM meta WHERE key = 'generation'",
+        (_LOGGED_KEY,),
+    )
+
+
 def prune(db: sqlite3.Connection, keep: int) -> None:
     """Drop removal rows older than the last ``keep`` (inside the writer's transaction)."""
     floor = last_seq(db) - keep
@@ -95,7 +108,7 @@ def read_changes(db: sqlite3.Connection, since: Position, *, dimension: int) -> 
 
     Call inside one read transaction so removals and additions come from one snapshot.
     """
-    if since.seq < pruned_through(db):
+    if since.seq < pruned_through(db) or not _fully_logged(db):
         return None
     removals = db.execute(
         "SELECT seq, vid FROM removals WHERE seq > ? ORDER BY seq", (since.seq,)
@@ -115,6 +128,16 @@ def read_changes(db: sqlite3.Connection, since: Position, *, dimension: int) -> 
     )
     removed = np.asarray([row[1] for row in removals], dtype=np.int64)
     return Changes(removed=removed, added=added, vectors=vectors, position=position)
+
+
+def _fully_logged(db: sqlite3.Connection) -> bool:
+    """Whether every write so far kept the log (no older medkb wrote since ours did)."""
+    rows = dict(
+        db.execute(
+            "SELECT key, value FROM meta WHERE key IN ('generation', ?)", (_LOGGED_KEY,)
+        ).fetchall()
+    )
+    return rows.get("generation") == rows.get(_LOGGED_KEY)
 
 
 def _matrix(blobs: list[bytes], dimension: int) -> Matrix:
