@@ -177,8 +177,10 @@ def test_a_write_by_an_older_medkb_without_the_change_log_makes_readers_rebuild(
     with closing(sqlite3.connect(writer.directory / SIDECAR)) as db, db:
         db.execute("DELETE FROM records WHERE id = 'r005'")
         db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+    writer.upsert([make("r006", 606)])  # and then a write that keeps the log
     model = Model()
     model.seeds = {f"r{i:03d}": i for i in range(60) if i != 5}
+    model.seeds["r006"] = 606
     assert_reader_sees(reader, model, probes=[vectors_of(5)[i] for i in range(3)])
     assert reader.stats()["full_rebuilds"] == 2
 

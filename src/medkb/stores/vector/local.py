@@ -120,7 +120,7 @@ class LocalVectorStore:
         self._db = self._connect()
         self._closed = False
         self._data_version = -1
-        self._position = Position(seq=0, vid=0)
+        self._position = Position(seq=0, vid=0, unlogged=0)
         self._indexes: dict[VectorField, AnnIndex] = {}
         self._dirty = False
         self._counters = dict.fromkeys(_COUNTERS, 0)
@@ -179,6 +179,7 @@ class LocalVectorStore:
         self._tenant_counts.clear()
         with self._snapshot():
             seq = local_changes.last_seq(self._db)
+            unlogged = local_changes.unlogged_writes(self._db)
             vids = self._all_vids()
             cached = self._load_cache(set(vids.tolist()))
             if cached is None:
@@ -186,7 +187,8 @@ class LocalVectorStore:
                 for name in VECTOR_FIELDS:
                     ids, vectors = self._read_vectors(name)
                     fresh[name].add(ids, unit_rows(vectors))
-        self._position = Position(seq=seq, vid=int(vids.max()) if len(vids) else 0)
+        top = int(vids.max()) if len(vids) else 0
+        self._position = Position(seq=seq, vid=top, unlogged=unlogged)
         if cached is not None:
             self._indexes, self._dirty = cached, False
             self._counters["cache_loads"] += 1

@@ -16,9 +16,10 @@ Vids are never reused and a vid's vectors never change, so "remove these vids, a
 brings any index to the sidecar's state. The removals log is pruned to its last ``keep``
 rows; a process further behind than that (``meta.removals_pruned_through``) rebuilds.
 
-Every write bumps ``meta.generation``; writers that keep this log also copy it to
-``meta.logged_generation``. A difference means a writer without the log (an older medkb)
-committed, and readers rebuild rather than trust an incomplete log.
+Every write bumps ``meta.generation``; writers that keep this log also bump
+``meta.logged_writes``. The difference counts writes that did not keep the log (by an
+older medkb); when it grows past what a process saw, that process rebuilds rather than
+trust an incomplete log.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ CREATE TABLE IF NOT EXISTS removals (
 #: Removal rows kept for processes that are behind; older ones are pruned.
 DEFAULT_KEEP = 100_000
 _PRUNED_KEY = "removals_pruned_through"
-_LOGGED_KEY = "logged_generation"
+_LOGGED_KEY = "logged_writes"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class Position:
     seq: int
     #: The highest ``records.vid`` indexed (later ones are new to this process).
     vid: int
+    #: Writes that did not keep the log (:func:`unlogged_writes`) as of this position.
+    unlogged: int
 
 
 @dataclass(frozen=True)
@@ -76,11 +79,23 @@ def log_removals(db: sqlite3.Connection, vids: list[int]) -> None:
 
 
 def mark_logged(db: sqlite3.Connection) -> None:
-    """Record that the write just made (which bumped the generation) kept the log."""
+    """Record that the write being made (which bumps the generation) keeps the log."""
     db.execute(
-        "INSERT OR REPLACE INTO meta SELECT ?, value FROM meta WHERE key = 'generation'",
+        "INSERT INTO meta VALUES (?, '1') ON CONFLICT (key) "
+        "DO UPDATE SET value = CAST(value AS INTEGER) + 1",
         (_LOGGED_KEY,),
     )
+
+
+def unlogged_writes(db: sqlite3.Connection) -> int:
+    """How many writes ever committed without keeping the log (older medkb versions)."""
+    rows = dict(
+        db.execute(
+            "SELECT key, CAST(value AS INTEGER) FROM meta WHERE key IN ('generation', ?)",
+            (_LOGGED_KEY,),
+        ).fetchall()
+    )
+    return int(rows.get("generation", 0)) - int(rows.get(_LOGGED_KEY, 0))
 
 
 def prune(db: sqlite3.Connection, keep: int) -> None:
@@ -108,7 +123,8 @@ def read_changes(db: sqlite3.Connection, since: Position, *, dimension: int) -> 
 
     Call inside one read transaction so removals and additions come from one snapshot.
     """
-    if since.seq < pruned_through(db) or not _fully_logged(db):
+    unlogged = unlogged_writes(db)
+    if since.seq < pruned_through(db) or unlogged != since.unlogged:
         return None
     removals = db.execute(
         "SELECT seq, vid FROM removals WHERE seq > ? ORDER BY seq", (since.seq,)
@@ -125,19 +141,10 @@ def read_changes(db: sqlite3.Connection, since: Position, *, dimension: int) -> 
     position = Position(
         seq=int(removals[-1][0]) if removals else since.seq,
         vid=int(added[-1]) if len(added) else since.vid,
+        unlogged=unlogged,
     )
     removed = np.asarray([row[1] for row in removals], dtype=np.int64)
     return Changes(removed=removed, added=added, vectors=vectors, position=position)
-
-
-def _fully_logged(db: sqlite3.Connection) -> bool:
-    """Whether every write so far kept the log (no older medkb wrote since ours did)."""
-    rows = dict(
-        db.execute(
-            "SELECT key, value FROM meta WHERE key IN ('generation', ?)", (_LOGGED_KEY,)
-        ).fetchall()
-    )
-    return rows.get("generation") == rows.get(_LOGGED_KEY)
 
 
 def _matrix(blobs: list[bytes], dimension: int) -> Matrix:
