@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -114,6 +115,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--writes", type=int, default=10, help="Rounds for this checkout.")
     parser.add_argument("--before-src", type=Path, default=None, help="Older medkb src.")
     parser.add_argument("--before-writes", type=int, default=3, help="Rounds for --before-src.")
+    parser.add_argument(
+        "--budget-s",
+        type=float,
+        default=120.0,
+        help="Stop a run's rounds after this many seconds (at least one round runs).",
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     return parser.parse_args(argv)
 
@@ -181,8 +188,10 @@ WRITES = (
 )
 
 
-def measure(label: str, src: Path, source: Path, pairs: int, writes: int) -> Run:
+def measure(label: str, src: Path, source: Path, pairs: int, writes: int, budget: float) -> Run:
+    """Up to ``writes`` rounds, fewer (but at least one) once ``budget`` seconds passed."""
     run = Run(label=label, pairs=pairs)
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="medkb-refresh-") as tmp:
         directory = Path(tmp) / "vectors"
         shutil.copytree(source, directory)
@@ -192,6 +201,8 @@ def measure(label: str, src: Path, source: Path, pairs: int, writes: int) -> Run
         reader.ask("search", seed=1)  # warm-up
         try:
             for round_ in range(writes):
+                if round_ and time.perf_counter() - started > budget:
+                    break
                 run.write_ms.append(writer.ask(*WRITES[round_ % 3](round_)))
                 run.after_write_ms.append(reader.ask("search", seed=2000 + round_))
                 run.steady_ms.append(reader.ask("search", seed=3000 + round_))
@@ -260,11 +271,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             build_sidecar(source, pairs)
             for label, src, writes in versions:
                 log_line(f"{label}: {pairs:,} pairs, {writes} rounds")
-                runs.append(measure(label, src, source, pairs, writes))
-    machine.load_end = os.getloadavg()
-    section = render(machine, runs)
-    write_section(args.output, "bench:local_refresh", section)
-    print(section)
+                runs.append(measure(label, src, source, pairs, writes, args.budget_s))
+                machine.load_end = os.getloadavg()  # the section so far survives a stop
+                write_section(args.output, "bench:local_refresh", render(machine, runs))
+            shutil.rmtree(source)
+    print(render(machine, runs))
     print("load", load_text(machine.load_end))
 
 
