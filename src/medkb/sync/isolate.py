@@ -8,14 +8,15 @@ fails) from *rows it rejects* (only some writes fail):
   ``ConnectionError``, ``TimeoutError`` or a driver's ``OperationalError``, or a message
   such as "connection refused") is re-raised at once: the caller backs the whole batch
   off, as before;
-* any other error bisects the batch: every half that writes is done, a half that fails is
-  split again, and a single id that fails alone is *rejected*. Each rejection is first
-  confirmed by writing one other id (one already written, or the batch's last id while
-  nothing has been): when that fails too the store is down after all and the original
-  error is re-raised, so a store that dies mid-way never gets good ids parked as failed.
+* any other error bisects the batch: both halves are written, a half that fails is split
+  again, and a single id that fails alone is *rejected*. Each rejection is first confirmed
+  by writing one other id (one already written, or the batch's last id while nothing has
+  been): when that fails too the store is down after all and the original error is
+  re-raised, so a store that dies mid-way never gets good ids parked as failed.
 
 Cost: about ``2·log2(n) + 1`` writes per rejected id; a down store that does not say so
-costs ``log2(n) + 2`` writes before the batch backs off.
+costs ``2·log2(n) + 2`` writes before the batch backs off. Two rejected ids are only taken
+for a down store when no write at all succeeds before the first single id is reached.
 """
 
 from __future__ import annotations
@@ -108,8 +109,10 @@ class _Isolator:
             self._reject(ids[0], error)
             return
         half = len(ids) // 2
-        for part in (ids[:half], ids[half:]):
-            failure = self._try(part)
+        # Both halves first, then into the failing ones: a rejection is confirmed against
+        # an id written meanwhile wherever possible, not against an untried one.
+        tried = [(part, self._try(part)) for part in (ids[:half], ids[half:])]
+        for part, failure in tried:
             if failure is not None:
                 self.split(part, failure)
 
