@@ -93,3 +93,11 @@ def test_looks_down() -> None:
     assert looks_down(VectorStoreError("pgvector: server is not reachable"))
     assert looks_down(VectorStoreError("Milvus: <_InactiveRpcError StatusCode.UNAVAILABLE>"))
     assert not looks_down(VectorStoreError("record x rejected: text too long"))
+
+
+def test_looks_down_survives_a_cause_chain_that_loops() -> None:
+    first, second = ValueError("a"), ValueError("b")
+    first.__context__, second.__context__ = second, first  # as gRPC errors can leave them
+    error = VectorStoreError("record x rejected")
+    error.__cause__ = first
+    assert not looks_down(error)

@@ -39,20 +39,24 @@ _DOWN_TEXT = (
     "unavailable",
     "not reachable",
     "timed out",
+    "timeout",
+    "deadline exceeded",
     "is closed",
 )
 
 
 def looks_down(exc: BaseException) -> bool:
     """Whether ``exc`` says the vector store itself is unreachable (not that it refused a row)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, _DOWN_TYPES):
+    chain: list[BaseException] = []
+    link: BaseException | None = exc
+    while link is not None and all(link is not known for known in chain):  # chains can loop
+        chain.append(link)
+        link = link.__cause__ or link.__context__
+    for link in chain:
+        if isinstance(link, _DOWN_TYPES):
             return True
-        name = type(seen).__name__.lower()
-        if any(part in name for part in _DOWN_NAMES):
+        if any(part in type(link).__name__.lower() for part in _DOWN_NAMES):
             return True
-        seen = seen.__cause__ or seen.__context__
     text = str(exc).lower()
     return any(part in text for part in _DOWN_TEXT)
 
