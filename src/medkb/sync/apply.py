@@ -22,9 +22,8 @@ from medkb.models import VECTOR_FIELDS, Embeddings, QAPair, VectorRecord
 from medkb.stores.relational import leases, outbox, pairs, relations
 from medkb.stores.relational.schema import qa
 from medkb.stores.vector.base import VectorStore
-from medkb.sync.isolate import write_isolating, write_records
-
-__all__ = ["Applied", "Leftover", "apply_claim", "apply_ids", "apply_outbox", "write_records"]
+from medkb.sync.isolate import write_isolating
+from medkb.sync.isolate import write_records as write_records  # where callers find it
 
 Clock = Callable[[], datetime]
 
