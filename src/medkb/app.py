@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -381,3 +381,22 @@ def open(target: Settings | Path | str | None = None, **overrides: Any) -> Knowl
     else:
         settings = Settings(home=Path(target), **overrides)
     return build(settings)
+
+
+def collection_opener(kb: KnowledgeBase) -> Callable[[str], VectorStore]:
+    """Open a collection of ``kb``'s vector store by name (``medkb worker`` follows
+    ``medkb reembed`` with it), sized by the dimension ``kb_info`` records at that time."""
+
+    def open_collection(collection: str) -> VectorStore:
+        with kb.engine.connect() as conn:
+            query = sa.select(kb_info.c.value).where(kb_info.c.key == "embedding_dimension")
+            stored = conn.execute(query).scalar_one_or_none()
+        return open_vector_store(
+            kb.settings.resolved_vector_url(),
+            dimension=int(stored) if stored else kb.store.dimension,
+            home=kb.settings.home,
+            database_url=kb.settings.resolved_database_url(),
+            collection=collection,
+        )
+
+    return open_collection

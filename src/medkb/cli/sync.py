@@ -173,6 +173,13 @@ def _print_repair(report: RepairReport) -> None:
         f"deleted {report.deleted}. Drift before: {report.before.drift}, after: "
         f"{report.after.drift}."
     )
+    for qa_id, error in sorted(report.failed.items())[:20]:
+        console.print(f"  rejected by the vector store: {qa_id}: {error}", highlight=False)
+    if report.failed:
+        console.print(
+            f"{len(report.failed)} id(s) stay 'failed' (see 'medkb sync status'); fix the "
+            "pair ('medkb update' or re-ingest) and it syncs."
+        )
     if not report.after.clean:
         _print_verify(report.after)
 

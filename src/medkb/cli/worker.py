@@ -77,11 +77,20 @@ def worker_command(
     from medkb.sync.worker import Worker
 
     def work(kb: Any) -> WorkerStats:
+        from medkb.app import collection_opener  # lazily, as every command opens the KB
+
         chosen = pick_strategy(strategy or kb.settings.sync_strategy)
         sync = kb.settings.sync.model_copy(
             update={key: value for key, value in overrides.items() if value is not None}
         )
-        worker = Worker(engine=kb.engine, store=kb.store, settings=sync, strategy=chosen, name=name)
+        worker = Worker(
+            engine=kb.engine,
+            store=kb.store,
+            settings=sync,
+            strategy=chosen,
+            name=name,
+            opener=collection_opener(kb),
+        )
         worker.handle_signals()
         if not json_out:
             until = "" if once else "; SIGTERM or Ctrl-C stops it."
@@ -99,7 +108,8 @@ def print_summary(stats: WorkerStats) -> None:
     last = f" Last: {stats.last_error}" if stats.last_error else ""
     console.print(
         f"Applied {stats.applied} id(s) in {stats.passes} pass(es) over "
-        f"{stats.seconds:.1f} s; {stats.errors} error(s).{last}",
+        f"{stats.seconds:.1f} s; {stats.failed} rejected by the vector store (see 'medkb sync "
+        f"status'); {stats.errors} error(s).{last}",
         highlight=False,
     )
 
