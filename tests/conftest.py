@@ -22,6 +22,9 @@ from tests.services import fresh_postgres_database
 __all__ = ["milvus_server_uri", "pgvector_db", "pgvector_url", "static_embedder"]
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+#: Small samples of the shared data sets that the tests need, shipped in the repository so
+#: that a clone anywhere runs the whole suite (tests/data/README.md: sources and licences).
+TEST_DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(scope="session")

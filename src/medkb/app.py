@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from medkb.answer.compose import Answerer
 from medkb.config import Settings
 from medkb.embed.base import Embedder
-from medkb.embed.registry import open_embedder
+from medkb.embed.registry import EMBEDDER_NAMES, open_embedder
 from medkb.errors import ConfigError, EmbedderMismatch, InputError, NotFound
 from medkb.graph.traversal import Edge, expand
 from medkb.ingest.loaders import OVERLONG_MODES, Overlong
@@ -152,6 +152,8 @@ class KnowledgeBase:
         """Answer ``text`` from the knowledge base, with cited hits and the graph walked."""
         if not text.strip():
             raise InputError("The query is empty; ask a question.")
+        if top_k is not None and not 1 <= top_k <= 100:
+            raise InputError(f"--top-k must be between 1 and 100, not {top_k}.")
         check_filters(filters)
         if not 0 <= depth <= self.settings.graph.max_depth:
             raise InputError(f"--depth must be between 0 and {self.settings.graph.max_depth}.")
@@ -165,6 +167,7 @@ class KnowledgeBase:
             session_id=session_id,
             log=log,
         )
+        load_model(self.embedder)  # before the clock starts: loading is not query time
         return self.searcher.query(text, options)
 
     def get(self, qa_id: str) -> dict[str, Any]:
@@ -197,7 +200,7 @@ class KnowledgeBase:
         """Delete a pair; no relation or ``related_nodes`` entry is left pointing at it."""
         result = self.writer.delete([qa_id])
         if not result.deleted:
-            raise NotFound(f"No Q&A pair {qa_id!r}. 'medkb query' or 'medkb stats' lists ids.")
+            raise NotFound(_not_found(qa_id))
         return result
 
     def feedback(self, query_log_id: int, *, rating: int, comment: str | None = None) -> None:
@@ -307,13 +310,28 @@ class KnowledgeBase:
     def _pair(self, conn: sa.Connection, qa_id: str) -> QAPair:
         found = pairs.get_pairs(conn, [qa_id], tenant_id=self.tenant_id)
         if qa_id not in found:
-            raise NotFound(f"No Q&A pair {qa_id!r}. 'medkb query' or 'medkb stats' lists ids.")
+            raise NotFound(_not_found(qa_id))
         return found[qa_id]
 
 
 def _edges(conn: sa.Connection, ids: Sequence[str], tenant_id: str) -> dict[str, list[Edge]]:
     found = relations.outgoing(conn, ids, tenant_id=tenant_id)
     return {i: [Edge(r.target_id, r.type, r.confidence) for r in rels] for i, rels in found.items()}
+
+
+def _not_found(qa_id: str) -> str:
+    return (
+        f"No Q&A pair {qa_id!r}. 'medkb query QUESTION' shows the id of each pair it finds, "
+        "in brackets after its question."
+    )
+
+
+def load_model(embedder: Embedder) -> None:
+    """Load what the embedder needs for a query now (``warm_up()``, else ``load()``), so
+    that the time it takes is not counted, and logged, as the first query's embed time."""
+    load = getattr(embedder, "warm_up", None) or getattr(embedder, "load", None)
+    if callable(load):
+        load()
 
 
 def check_filters(filters: Mapping[str, Sequence[str]] | None) -> None:
@@ -326,13 +344,35 @@ def check_filters(filters: Mapping[str, Sequence[str]] | None) -> None:
         )
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def parse_bool(key: str, value: str) -> bool:
+    """``true``/``false`` (also yes/no, on/off, 1/0) for metadata key ``key``.
+
+    Raises:
+        InputError: anything else, so that a typo never silently deactivates a pair.
+    """
+    word = value.strip().lower()
+    if word in _TRUE or word in _FALSE:
+        return word in _TRUE
+    raise InputError(f"{key} must be true or false (or yes/no, 1/0), not {value!r}.")
+
+
+def check_metadata(edits: Mapping[str, str]) -> None:
+    """Refuse metadata edits whose value the key cannot take (before anything is opened)."""
+    for key, value in edits.items():
+        if key == "is_active":
+            parse_bool(key, value)
+
+
 def set_metadata(pair: QAPair, key: str, value: str) -> None:
     """Apply one ``--set key=value`` edit to a pair's metadata."""
     meta = pair.metadata
     if key == "tags":
         meta.tags = [tag.strip() for tag in value.split(",") if tag.strip()]
     elif key == "is_active":
-        meta.is_active = value.strip().lower() in ("1", "true", "yes", "on")
+        meta.is_active = parse_bool(key, value)
     elif key in _METADATA_FIELDS:
         setattr(meta, key, value or None)
     else:
@@ -368,12 +408,38 @@ def active_collection(engine: sa.Engine) -> str:
         return conn.execute(query).scalar_one_or_none() or COLLECTION
 
 
+def recorded_embedder(engine: sa.Engine) -> str | None:
+    """The settings name ('minilm', 'static') of the model the KB was built with, if known."""
+    with engine.connect() as conn:
+        query = sa.select(kb_info.c.value).where(kb_info.c.key == "embedding_model")
+        model_id = conn.execute(query).scalar_one_or_none()
+    return EMBEDDER_NAMES.get(model_id) if model_id else None
+
+
+def with_recorded_embedder(settings: Settings, engine: sa.Engine) -> Settings:
+    """``settings`` with the KB's own embedder, unless one was chosen explicitly.
+
+    An explicit choice (``--embedder``, ``MEDKB_EMBEDDER``, ``Settings(embedder=...)``) is
+    kept, and :func:`check_embedder` refuses it when it differs from the recorded model.
+    """
+    if "embedder" in settings.model_fields_set:
+        return settings
+    recorded = recorded_embedder(engine)
+    if recorded is None or recorded == settings.embedder:
+        return settings
+    return settings.model_copy(update={"embedder": recorded})
+
+
 def build(settings: Settings) -> KnowledgeBase:
-    """Open (creating and migrating if needed) the knowledge base ``settings`` describe."""
+    """Open (creating and migrating if needed) the knowledge base ``settings`` describe.
+
+    Without an explicit embedder, the one the knowledge base was built with is used.
+    """
     make_home(settings.home)
     engine = relational.make_engine(settings.resolved_database_url())
     try:
         relational.upgrade(engine)
+        settings = with_recorded_embedder(settings, engine)
         embedder = open_embedder(
             settings.embedder, cache_dir=settings.cache_dir, device=settings.device
         )
@@ -411,3 +477,22 @@ def open(target: Settings | Path | str | None = None, **overrides: Any) -> Knowl
     else:
         settings = Settings(home=Path(target), **overrides)
     return build(settings)
+
+
+def collection_opener(kb: KnowledgeBase) -> Callable[[str], VectorStore]:
+    """Open a collection of ``kb``'s vector store by name (``medkb worker`` follows
+    ``medkb reembed`` with it), sized by the dimension ``kb_info`` records at that time."""
+
+    def open_collection(collection: str) -> VectorStore:
+        with kb.engine.connect() as conn:
+            query = sa.select(kb_info.c.value).where(kb_info.c.key == "embedding_dimension")
+            stored = conn.execute(query).scalar_one_or_none()
+        return open_vector_store(
+            kb.settings.resolved_vector_url(),
+            dimension=int(stored) if stored else kb.store.dimension,
+            home=kb.settings.home,
+            database_url=kb.settings.resolved_database_url(),
+            collection=collection,
+        )
+
+    return open_collection

@@ -40,7 +40,7 @@ def secret_pg_url() -> Iterator[str]:
 def test_a_refused_url_is_shown_without_its_password(
     tmp_path: Path, embed_cache: Path, env: dict[str, str], code: int
 ) -> None:
-    done = cli(tmp_path / "home", embed_cache, "stats", env=env)
+    done = cli(tmp_path / "home", embed_cache, "sync", "status", env=env)
     assert done.returncode == code, done.stderr
     assert_no_traceback(done)
     assert SECRET not in done.stdout + done.stderr

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from medkb.app import KnowledgeBase
 from medkb.demo import demo_files
 from medkb.stores.relational.schema import document_sources, relations
-from tests.conftest import SHARED_DATA
+from tests.conftest import TEST_DATA
 from tests.integration.test_kb import store_matches_relational
 
 pytestmark = pytest.mark.usefixtures("embed_cache")
@@ -68,9 +68,8 @@ def test_a_bad_file_is_reported_and_the_others_still_go_in(
     assert kb.stats()["relational_pairs"] == len(report.result.created) >= 1
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "medquad-xml").exists(), reason="../shared/data absent")
 def test_medquad_metadata_becomes_typed_relations(kb: KnowledgeBase) -> None:
-    files = sorted((SHARED_DATA / "medquad-xml" / "5_NIDDK_QA").glob("*.xml"))[:6]
+    files = sorted((TEST_DATA / "medquad-xml" / "5_NIDDK_QA").glob("*.xml"))[:6]
     report = kb.ingest(files, overlong="truncate")
     assert report.pairs > 20
     with kb.engine.connect() as conn:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from medkb.embed import minilm as minilm_module
 from medkb.embed import static
 from medkb.embed.base import Embedder
 from medkb.embed.minilm import MiniLMEmbedder
@@ -385,3 +389,39 @@ def test_registry_opens_each_embedder_lazily(tmp_path: Path) -> None:
 def test_registry_unknown_name_lists_the_choices(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"MEDKB_EMBEDDER.*--embedder.*minilm, static"):
         open_embedder("word2vec", cache_dir=tmp_path)
+
+
+# --- MiniLM without torch for queries -----------------------------------------------------
+
+
+@pytest.mark.minilm
+def test_minilm_numpy_forward_equals_sentence_transformers(minilm: MiniLMEmbedder) -> None:
+    """The query path (numpy) gives sentence-transformers' vectors, long texts included."""
+    from medkb.embed.bert_numpy import NumpyMiniLM
+    from medkb.embed.minilm import model_dir
+
+    texts = [*TEXTS, "", "ok", "Glaucoma damages the optic nerve. " * 60]
+    from tokenizers import Tokenizer
+
+    path = model_dir()
+    light = NumpyMiniLM(path, Tokenizer.from_file(str(path / "tokenizer.json")))
+    np.testing.assert_allclose(light.embed(texts), minilm.embed(texts), atol=1e-5)
+
+
+def test_a_minilm_query_embeds_without_importing_torch() -> None:
+    """A MiniLM query process spent 8.7 s importing sentence-transformers (torch) to embed
+    one question."""
+    script = (
+        "import sys\n"
+        "from medkb.embed.minilm import MiniLMEmbedder\n"
+        "embedder = MiniLMEmbedder()\n"
+        "embedder.warm_up()\n"
+        "vector = embedder.embed(['What are the warning signs of a stroke?'])\n"
+        "assert vector.shape == (1, 384) and abs(float((vector ** 2).sum()) - 1) < 1e-5\n"
+        "heavy = {'torch', 'sentence_transformers', 'transformers'} & set(sys.modules)\n"
+        "assert not heavy, heavy"
+    )
+    source = str(Path(minilm_module.__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([source, os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import re
 
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from medkb.answer.extractive import NOTHING_FOUND, Answer, Citation, Evidence, compose
+from medkb.answer.extractive import NOTHING_FOUND, Answer, Citation, Evidence, compose, points
 
 GLAUCOMA = Evidence(
     id="g1",
@@ -144,6 +145,18 @@ def test_non_finite_score_rejected() -> None:
 
 # --- the verbatim invariant -------------------------------------------------------------
 
+
+def whole_points(citation: Citation, response: str) -> list[tuple[str, ...]]:
+    """The points (a sentence, or a list with its lead-in) a citation quotes; fails when it
+    quotes part of a list."""
+    remaining, found = list(citation.sentences), []
+    for point in points(response):
+        if tuple(remaining[: len(point)]) == point:
+            remaining, found = remaining[len(point) :], [*found, point]
+    assert not remaining, f"{citation.sentences} cut a point of {response!r}"
+    return found
+
+
 WORDS = st.sampled_from(
     ["glaucoma", "eye", "pressure", "nerve", "Dr.", "e.g.", "U.S.", "5", "mg.", "drops", "is", "a"]
 )
@@ -195,7 +208,7 @@ def test_every_answer_sentence_is_verbatim_and_cited(
         assert citation.sentences
         for sentence in citation.sentences:
             assert sentence in responses[citation.id]
-    quoted = [s for c in answer.citations for s in c.sentences]
+    quoted = [p for c in answer.citations for p in whole_points(c, responses[c.id])]
     assert len(quoted) <= max_sentences
     assert len(quoted) == len(set(quoted))
     assert len(answer.citations) <= max_sources
@@ -216,3 +229,75 @@ def test_best_evidence_with_text_is_cited(evidence: list[Evidence]) -> None:
         )
     else:
         assert answer.citations == []
+
+
+# --- topicality: the demo's answers (issue: answers that stay on topic) -----------------
+
+
+def demo_pair(qa_id: str, score: float) -> Evidence:
+    from medkb.demo import demo_files
+
+    path = next(p for p in demo_files() if p.suffix == ".jsonl")
+    rows = {row["id"]: row for row in map(json.loads, path.read_text().splitlines())}
+    return Evidence(qa_id, rows[qa_id]["question"], rows[qa_id]["answer"], score)
+
+
+def test_stroke_answer_quotes_no_heart_attack_signs() -> None:
+    """The demo's stroke answer quoted the heart-attack pair's symptoms as stroke signs."""
+    evidence = [
+        demo_pair("demo-012", 1.0),
+        demo_pair("demo-007", 0.84),
+        demo_pair("demo-014", 0.73),
+    ]
+    answer = compose("What are the warning signs of a stroke?", evidence)
+    assert [c.id for c in answer.citations] == ["demo-012"]
+    assert "chest" not in answer.text and "FAST" in answer.text
+
+
+def test_low_blood_sugar_answer_gives_the_15_gram_advice_once() -> None:
+    """Two pairs answering the same question both said 'take 15 grams ...'."""
+    docx = Evidence(
+        "qa-docx",
+        "What should I do if my blood sugar is low?",
+        "If it is below 70 mg/dL (3.9 mmol/L), take 15 grams of fast-acting carbohydrate, "
+        "such as glucose tablets or half a glass of juice. Check again after 15 minutes and "
+        "repeat if needed, then eat a snack or meal.",
+        0.88,
+    )
+    answer = compose(
+        "What should I do if my blood sugar is too low?", [demo_pair("demo-023", 1.0), docx]
+    )
+    assert len(re.findall(r"15 grams", answer.text)) == 1
+    assert "snack or meal" in answer.text and answer.text.count("snack or meal") == 1
+
+
+def test_another_pair_answering_the_same_question_may_add_a_point() -> None:
+    other = Evidence(
+        "g3", "What is glaucoma?", "Glaucoma often runs in families and affects older adults.", 0.8
+    )
+    answer = compose("What is glaucoma?", [GLAUCOMA, other, UNRELATED], max_sentences=4)
+    assert [c.id for c in answer.citations] == ["g1", "g3"]
+
+
+def test_a_list_is_quoted_whole_with_its_lead_in() -> None:
+    """'What causes kidney stones?' kept the first of five bullets and cut the list."""
+    stones = Evidence(
+        "ks",
+        "What causes kidney stones?",
+        "Kidney stones form when urine holds more crystal-forming substances than it can "
+        "dilute.\nCommon causes of kidney stones include:\n- not drinking enough water\n"
+        "- a diet high in salt or animal protein\n- obesity\n- some medicines\n"
+        "- digestive diseases\nDrinking plenty of water helps prevent kidney stones.",
+        1.0,
+    )
+    answer = compose("What causes kidney stones?", [stones], max_sentences=2)
+    (quoted,) = [c.sentences for c in answer.citations]
+    assert "Common causes of kidney stones include:" in quoted
+    assert quoted[quoted.index("Common causes of kidney stones include:") :][:6] == [
+        "Common causes of kidney stones include:",
+        "not drinking enough water",
+        "a diet high in salt or animal protein",
+        "obesity",
+        "some medicines",
+        "digestive diseases",
+    ]

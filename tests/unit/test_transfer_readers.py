@@ -80,7 +80,7 @@ def test_decode_errors_name_the_place(tmp_path: Path) -> None:
         (RECORD | {"relations": [{"target_id": "b", "type": "t"}]}, "'confidence' must be"),
         (RECORD | {"created_at": "yesterday"}, "ISO 8601"),
         (RECORD | {"embeddings": {"model_id": "m", "question": [1.0]}}, "same length"),
-        (RECORD | {"question": "q" * 5001}, "the limit is 5,000"),
+        (RECORD | {"question": "q" * 200_001}, "the limit is 200,000"),
     ]
     for record, message in cases:
         with pytest.raises(InputError, match=message) as caught:

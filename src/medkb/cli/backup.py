@@ -6,13 +6,15 @@ into an empty home never records an embedder before the backup's data is in plac
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from medkb.backup.restore import RestoreReport, restore
-from medkb.backup.snapshot import BackupReport, backup
 from medkb.cli.context import console, handled, print_json, state
+
+if TYPE_CHECKING:
+    from medkb.backup.restore import RestoreReport
+    from medkb.backup.snapshot import BackupReport
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 
@@ -46,8 +48,10 @@ def backup_command(
     One consistent snapshot with a manifest (versions, schema revision, embedding model,
     counts, per-file SHA-256). S3 targets use MEDKB_S3_ENDPOINT_URL and the AWS credentials.
 
-    Example: medkb backup --output /backups/medkb --keep 7
+    Example: medkb backup --output ./backups --keep 7
     """
+    from medkb.backup.snapshot import backup
+
     with handled():
         settings = state(ctx).settings()
         report = backup(settings, output, keep=keep, logical=logical)
@@ -78,8 +82,10 @@ def restore_command(
     incompatible backup is refused. The restore is built beside the target and switched in
     at the end: one that fails leaves the target (also with --force) as it was.
 
-    Example: medkb --home ./restored restore /backups/medkb/medkb-backup-20261123T060000.000Z
+    Example: medkb --home ./restored restore ./backups/medkb-backup-20261123T060000.000Z
     """
+    from medkb.backup.restore import restore
+
     with handled():
         settings = state(ctx).settings()
         report = restore(settings, source, force=force, method=vectors)

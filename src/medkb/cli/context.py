@@ -9,16 +9,18 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from medkb.config import Settings, load_settings
 from medkb.errors import MedkbError
 from medkb.redact import redact
+
+if TYPE_CHECKING:
+    from medkb.config import Settings
 
 console = Console()
 errors = Console(stderr=True)
@@ -93,6 +95,8 @@ class State:
         Raises:
             ConfigError: a setting has an invalid value; the message names it.
         """
+        from medkb.config import load_settings  # pydantic-settings: not needed for --help
+
         return load_settings(**self.overrides)
 
 
@@ -141,13 +145,14 @@ def parse_pairs(values: list[str], option: str) -> dict[str, list[str]]:
 
 
 def progress_bar(quiet: bool) -> Progress:
-    """The progress bar long commands show (hidden with ``--json``)."""
+    """The progress bar long commands show (hidden with ``--json`` or in a pipe)."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
-        disable=quiet,
+        # Off when output is not a terminal: rich would leave a blank line in the output.
+        disable=quiet or not console.is_terminal,
         transient=True,
     )

@@ -6,13 +6,15 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from medkb.cli.context import console, handled, print_json, progress_bar, state
-from medkb.config import Settings, load_settings
-from medkb.evaluation.harness import EvalReport
+
+if TYPE_CHECKING:
+    from medkb.config import Settings
+    from medkb.evaluation.harness import EvalReport
 
 
 def evaluate_command(
@@ -82,6 +84,7 @@ def _run(
     quiet: bool,
 ) -> EvalReport:
     from medkb.app import build
+    from medkb.config import load_settings
     from medkb.evaluation.corpus import ensure_corpus
     from medkb.evaluation.datasets import load_qrels, load_queries
     from medkb.evaluation.harness import evaluate

@@ -1,12 +1,18 @@
-"""The ``medkb`` command line: thin wrappers over :class:`medkb.app.KnowledgeBase`."""
+"""The ``medkb`` command line: thin wrappers over :class:`medkb.app.KnowledgeBase`.
+
+Start-up matters here (``medkb --help`` should feel instant), so this module and the
+command modules import only typer and rich at the top; each command imports the parts of
+medkb it runs, and the heavy libraries (torch, faiss, pandas) load only where they are used.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
+from medkb import __version__
 from medkb.cli import render
 from medkb.cli.access import audit_app, keys_app, tenants_app
 from medkb.cli.backup import backup_command, restore_command
@@ -17,10 +23,12 @@ from medkb.cli.context import (
     parse_pairs,
     print_json,
     progress_bar,
-    run,
+    state,
 )
 from medkb.cli.evaluate import evaluate_command
+from medkb.cli.help import TidyGroup
 from medkb.cli.maintain import migrate_command, reembed_command
+from medkb.cli.opening import metadata_edits, read, run
 from medkb.cli.serve import serve_command
 from medkb.cli.sync import sync_app
 from medkb.cli.transfer import export_command, import_command
@@ -28,6 +36,7 @@ from medkb.cli.worker import worker_command
 from medkb.errors import InputError
 
 app = MedkbTyper(
+    cls=TidyGroup,
     help="medkb: a medical Q&A knowledge base with hybrid search, GraphRAG and cited sources.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -47,19 +56,42 @@ app.command("export")(export_command)
 app.command("import")(import_command)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Also show the query log id and stage timings.")
+]
+Mode = Literal["hybrid", "dense", "keyword"]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"medkb {__version__}", highlight=False)
+        raise typer.Exit()
 
 
 @app.callback()
 def main(
     ctx: typer.Context,
     home: Annotated[
-        Path | None, typer.Option(help="Data directory (env MEDKB_HOME; default ./medkb-data).")
+        Path | None,
+        typer.Option(metavar="DIR", help="Data directory (env MEDKB_HOME; default ./medkb-data)."),
     ] = None,
     embedder: Annotated[
-        str | None, typer.Option(help="Embedding model: minilm or static (env MEDKB_EMBEDDER).")
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="Embedding model: minilm or static (env MEDKB_EMBEDDER; default the one "
+            "the knowledge base was built with, minilm for a new one).",
+        ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
 ) -> None:
-    """Global options shared by every command."""
+    """Global options shared by every command; they go before the command's name:
+    medkb --home ./kb query "..."."""
     ctx.obj = State(home, embedder)
 
 
@@ -68,7 +100,7 @@ def ingest(
     ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
     overlong: Annotated[
-        str,
+        Literal["keep", "error", "truncate"],
         typer.Option(
             help="Q&A rows over 5,000 / 10,000 characters: 'keep' (store them whole), "
             "'error' (refuse the file) or 'truncate' (cut them)."
@@ -116,23 +148,27 @@ def ingest(
 def query(
     ctx: typer.Context,
     text: Annotated[str, typer.Argument(help="The question.")],
-    top_k: Annotated[int | None, typer.Option("--top-k", help="Hits to return.")] = None,
-    depth: Annotated[int, typer.Option(help="Graph expansion depth, 0 to 2.")] = 1,
-    filter_: Annotated[
-        list[str] | None, typer.Option("--filter", help="Metadata filter key=value (repeatable).")
+    top_k: Annotated[
+        int | None, typer.Option("--top-k", min=1, max=100, help="Hits to return (default 10).")
     ] = None,
-    mode: Annotated[str, typer.Option(help="hybrid, dense or keyword.")] = "hybrid",
+    depth: Annotated[int, typer.Option(min=0, max=2, help="Graph expansion depth.")] = 1,
+    filter_: Annotated[
+        list[str] | None,
+        typer.Option("--filter", metavar="KEY=VALUE", help="Metadata filter (repeatable)."),
+    ] = None,
+    mode: Annotated[Mode, typer.Option(help="Which retrievers run.")] = "hybrid",
+    verbose: VerboseOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Answer a question with cited sources.
 
-    Example: medkb query "What are the symptoms of hypertension?" --filter category=Cardiology
+    Example: medkb query "What are the symptoms of high blood pressure?" --top-k 3
     """
     filters = parse_pairs(filter_ or [], "--filter")
-    result = run(
+    result = read(
         ctx, lambda kb: kb.query(text, top_k=top_k, depth=depth, filters=filters, mode=mode)
     )
-    print_json(result.to_dict()) if json_out else render.query_result(result)
+    print_json(result.to_dict()) if json_out else render.query_result(result, verbose=verbose)
 
 
 @app.command()
@@ -141,11 +177,11 @@ def get(
     qa_id: Annotated[str, typer.Argument(metavar="ID", help="The pair id.")],
     json_out: JsonOpt = False,
 ) -> None:
-    """Show one pair, its metadata, sources and relations.
+    """Show one pair, its metadata, sources and relations ('medkb query' shows pair ids).
 
-    Example: medkb get demo-hypertension-symptoms --json
+    Example: medkb get demo-012
     """
-    data = run(ctx, lambda kb: kb.get(qa_id))
+    data = read(ctx, lambda kb: kb.get(qa_id))
     print_json(data) if json_out else render.pair(data)
 
 
@@ -156,15 +192,16 @@ def update(
     question: Annotated[str | None, typer.Option(help="New question text.")] = None,
     response: Annotated[str | None, typer.Option(help="New response text.")] = None,
     set_: Annotated[
-        list[str] | None, typer.Option("--set", help="Metadata key=value (repeatable).")
+        list[str] | None,
+        typer.Option("--set", metavar="KEY=VALUE", help="Metadata to change (repeatable)."),
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Edit a pair; it is re-embedded and its graph neighbourhood re-linked.
 
-    Example: medkb update demo-flu-vaccine --set category=Vaccination
+    Example: medkb update demo-036 --set category=Vaccination --set is_active=true
     """
-    metadata = {key: values[-1] for key, values in parse_pairs(set_ or [], "--set").items()}
+    metadata = metadata_edits(parse_pairs(set_ or [], "--set"))
     result = run(
         ctx, lambda kb: kb.update(qa_id, question=question, response=response, metadata=metadata)
     )
@@ -182,7 +219,7 @@ def delete(
 ) -> None:
     """Delete a pair and every relation pointing at it.
 
-    Example: medkb delete demo-flu-vaccine
+    Example: medkb delete demo-050
     """
     run(ctx, lambda kb: kb.delete(qa_id))
     print_json({"id": qa_id, "status": "deleted"}) if json_out else console.print(
@@ -194,12 +231,12 @@ def delete(
 def feedback(
     ctx: typer.Context,
     query_log_id: Annotated[int, typer.Argument(help="The query_log_id of an answer.")],
-    rating: Annotated[int, typer.Option(help="1 (useless) to 5 (excellent).")],
+    rating: Annotated[int, typer.Option(min=1, max=5, help="1 (useless) to 5 (excellent).")],
     comment: Annotated[str | None, typer.Option(help="Free text.")] = None,
 ) -> None:
     """Rate an answer.
 
-    Example: medkb feedback 42 --rating 5 --comment "clear and sourced"
+    Example: medkb feedback 1 --rating 5 --comment "clear and sourced"
     """
     run(ctx, lambda kb: kb.feedback(query_log_id, rating=rating, comment=comment))
     console.print(f"Feedback recorded for query {query_log_id}.")
@@ -211,19 +248,19 @@ def stats(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
     Example: medkb stats --json
     """
-    data = run(ctx, lambda kb: kb.stats())
+    data = read(ctx, lambda kb: kb.stats())
     print_json(data) if json_out else render.stats(data)
 
 
 @app.command()
-def demo(ctx: typer.Context) -> None:
+def demo(ctx: typer.Context, verbose: VerboseOpt = False) -> None:
     """Build a small medical knowledge base from the bundled data and ask it questions.
 
-    Example: medkb demo --home /tmp/medkb-demo
+    Example: medkb --home ./medkb-demo demo
     """
     from medkb.demo import DEMO_QUESTIONS, demo_files
 
-    def work(kb: Any) -> None:
+    def work(kb: Any) -> Path:
         with progress_bar(False) as bar:
             task = bar.add_task("ingest", total=None)
             report = kb.ingest(
@@ -234,6 +271,8 @@ def demo(ctx: typer.Context) -> None:
             )
         render.ingest_report(report)
         for question in DEMO_QUESTIONS:
-            render.query_result(kb.query(question, top_k=3))
+            render.query_result(kb.query(question, top_k=3), verbose=verbose)
+        return Path(kb.settings.home)
 
-    run(ctx, work)
+    home = run(ctx, work)
+    render.next_steps(home, given="home" in state(ctx).overrides)

@@ -35,7 +35,10 @@ def migrate_command(
     Safe to run again after an interruption: it resumes and never duplicates a row.
     The source is only read. Stop other writers first.
 
-    Example: medkb migrate --to postgresql://medkb@db.internal:5432/medkb --vector-url pgvector
+    Add --vector-url pgvector to keep the vectors in the same PostgreSQL (it needs the
+    pgvector extension).
+
+    Example: medkb migrate --to postgresql://medkb@db.internal:5432/medkb
     """
     from medkb.relocate.migrate import migrate
 
@@ -102,10 +105,11 @@ def reembed_command(
     """Re-embed every pair with another model, then switch to it atomically.
 
     Queries keep using the old model until the switch; pairs written meanwhile are caught
-    up. Safe to run again after an interruption: it resumes. Restart long-running medkb
-    processes (API, workers) afterwards with the new MEDKB_EMBEDDER.
+    up. Safe to run again after an interruption: it resumes. The knowledge base then opens
+    with the new model by default; restart long-running medkb processes (API, workers), and
+    drop any MEDKB_EMBEDDER that names the old model.
 
-    Example: medkb --embedder static reembed --embedder minilm
+    Example: medkb reembed --embedder minilm
     """
     from medkb.relocate.reembed import reembed
 
@@ -129,6 +133,10 @@ def reembed_command(
             + ("; verify clean." if data["clean"] else "; DRIFT: run 'medkb sync repair'."),
             highlight=False,
         )
-        console.print(f"From now on use: export MEDKB_EMBEDDER={embedder}", highlight=False)
+        console.print(
+            f"It now opens with {embedder} by default; unset MEDKB_EMBEDDER if it names "
+            "the old model.",
+            highlight=False,
+        )
     if not report.clean:
         raise typer.Exit(3)

@@ -8,20 +8,25 @@ could not remove it; 69 when a store is unavailable.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from medkb.cli.context import console, print_json, run
-from medkb.sync.graph import GraphRepairReport, GraphReport, repair_graph, verify_graph
-from medkb.sync.repair import RepairReport, repair
-from medkb.sync.verify import SyncStatus, VerifyReport, status, verify
+from medkb.cli.help import TidyGroup
+
+if TYPE_CHECKING:
+    from medkb.sync.graph import GraphRepairReport, GraphReport
+    from medkb.sync.repair import RepairReport
+    from medkb.sync.verify import SyncStatus, VerifyReport
 
 #: Exit code of ``sync verify`` / ``sync repair`` when the stores still differ. Not 1,
 #: which an uncaught Python exception also gives, nor 2, which means a usage error.
 DRIFT_EXIT_CODE = 3
 
-sync_app = typer.Typer(help="Keep the vector store in step with the relational store.")
+sync_app = typer.Typer(
+    cls=TidyGroup, help="Keep the vector store in step with the relational store."
+)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 NoGraphOpt = Annotated[
@@ -40,6 +45,8 @@ def sync_status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
     Example: medkb sync status --json
     """
+    from medkb.sync.verify import status
+
     report: SyncStatus = run(ctx, lambda kb: status(kb.engine, tenant_id=kb.tenant_id))
     if json_out:
         print_json(report.to_dict())
@@ -73,6 +80,8 @@ def sync_verify(
 
     Example: medkb sync verify --json
     """
+    from medkb.sync.graph import verify_graph
+    from medkb.sync.verify import verify
 
     def work(kb: Any) -> tuple[VerifyReport, GraphReport | None]:
         report = verify(kb.engine, kb.store, tenant_id=kb.tenant_id)
@@ -113,6 +122,9 @@ def sync_repair(
 
     Example: medkb sync repair --rebuild
     """
+
+    from medkb.sync.graph import repair_graph
+    from medkb.sync.repair import repair
 
     def work(kb: Any) -> tuple[RepairReport, GraphRepairReport | None]:
         graph = None
@@ -161,6 +173,13 @@ def _print_repair(report: RepairReport) -> None:
         f"deleted {report.deleted}. Drift before: {report.before.drift}, after: "
         f"{report.after.drift}."
     )
+    for qa_id, error in sorted(report.failed.items())[:20]:
+        console.print(f"  rejected by the vector store: {qa_id}: {error}", highlight=False)
+    if report.failed:
+        console.print(
+            f"{len(report.failed)} id(s) stay 'failed' (see 'medkb sync status'); fix the "
+            "pair ('medkb update' or re-ingest) and it syncs."
+        )
     if not report.after.clean:
         _print_verify(report.after)
 

@@ -3,15 +3,27 @@ PostgreSQL table, and medkb's own export files back in."""
 
 from __future__ import annotations
 
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from medkb.cli.context import console, parse_pairs, print_json, progress_bar, run
-from medkb.transfer.export import FORMATS, ExportReport, export_to
-from medkb.transfer.importer import ImportReport, import_file
-from medkb.transfer.sqlscript import DEFAULT_TABLE
+
+if TYPE_CHECKING:
+    from medkb.transfer.export import ExportReport
+    from medkb.transfer.importer import ImportReport
+
+#: The export formats and default table name, spelled out so that ``--help`` need not import
+#: the transfer package (``medkb.transfer.export.FORMATS``; a test keeps them equal).
+FORMATS: tuple[str, ...] = ("csv", "jsonl", "json", "parquet", "sql")
+DEFAULT_TABLE = "medical_knowledge_base"
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 FormatOpt = Annotated[str, typer.Option("--format", help=f"One of: {', '.join(FORMATS)}.")]
@@ -20,7 +32,8 @@ OutputOpt = Annotated[
     typer.Option(
         "--output",
         "-o",
-        help="File to write, or with --format sql a postgresql:// URL to write a table into.",
+        help="File to write ('-' for standard output), or with --format sql a postgresql:// "
+        "URL to write a table into.",
     ),
 ]
 EmbeddingsOpt = Annotated[
@@ -55,17 +68,22 @@ def export_command(
 
     Example: medkb export --format jsonl --output kb.jsonl --include-embeddings
 
+    Example: medkb export --format csv --output - --filter category=Neurology
+
     Example: medkb export --format sql --output postgresql://user@db/medkb --include-embeddings
     """
     filters = parse_pairs(filter_ or [], "--filter")
+    to_stdout = output == "-"
+
+    from medkb.transfer.export import export_to
 
     def work(kb: Any) -> ExportReport:
-        with progress_bar(json_out) as bar:
+        with progress_bar(json_out or to_stdout) as bar, _staged(output, format_) as target:
             task = bar.add_task("export", total=None)
             return export_to(
                 kb.engine,
                 format_,
-                output,
+                target,
                 tenant_id=kb.tenant_id,
                 filters=filters,
                 include_embeddings=include_embeddings,
@@ -75,7 +93,30 @@ def export_command(
             )
 
     report = run(ctx, work)
+    if to_stdout:  # the data went to stdout: the report goes to stderr, or nowhere
+        report.output = "-"
+        if json_out:
+            sys.stderr.write(json.dumps(report.to_dict(), indent=2, default=str) + "\n")
+        return
     print_json(report.to_dict()) if json_out else _print_export(report)
+
+
+@contextmanager
+def _staged(output: str, fmt: str) -> Iterator[str]:
+    """``output`` itself, or for ``-`` a temporary file copied to standard output after.
+
+    The sinks write files (parquet needs to seek), so standard output is fed from one.
+    """
+    if output != "-":
+        yield output
+        return
+    with tempfile.TemporaryDirectory(prefix="medkb-export-") as folder:
+        path = Path(folder) / f"export.{fmt}"
+        yield str(path)
+        sys.stdout.flush()
+        with path.open("rb") as data:
+            shutil.copyfileobj(data, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
 
 
 def _print_export(report: ExportReport) -> None:
@@ -101,6 +142,8 @@ def import_command(
 
     Example: medkb import kb.jsonl
     """
+
+    from medkb.transfer.importer import import_file
 
     def work(kb: Any) -> ImportReport:
         with progress_bar(json_out) as bar:

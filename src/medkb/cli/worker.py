@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from medkb.cli.context import console, print_json, run
 from medkb.errors import InputError, StoreError
-from medkb.sync.worker import Strategy, Worker, WorkerStats
+
+if TYPE_CHECKING:
+    from medkb.sync.worker import Strategy, WorkerStats
 
 OnceOpt = Annotated[bool, typer.Option("--once", help="Apply everything due now, then exit.")]
 StrategyOpt = Annotated[
@@ -60,7 +62,10 @@ def worker_command(
     Several workers may run at once against one database; each pair id is applied by one
     worker at a time. With --once it exits 69 if a store failed (the rows stay pending).
 
-    Example: medkb worker --strategy batch --batch-rows 1000 --batch-seconds 30
+    Run it under a supervisor, for instance with
+    `medkb worker --strategy batch --batch-rows 1000 --batch-seconds 30`.
+
+    Example: medkb worker --once --json
     """
     overrides = {
         "interval_s": interval,
@@ -69,12 +74,23 @@ def worker_command(
         "lease_s": lease_seconds,
     }
 
+    from medkb.sync.worker import Worker
+
     def work(kb: Any) -> WorkerStats:
+        from medkb.app import collection_opener  # lazily, as every command opens the KB
+
         chosen = pick_strategy(strategy or kb.settings.sync_strategy)
         sync = kb.settings.sync.model_copy(
             update={key: value for key, value in overrides.items() if value is not None}
         )
-        worker = Worker(engine=kb.engine, store=kb.store, settings=sync, strategy=chosen, name=name)
+        worker = Worker(
+            engine=kb.engine,
+            store=kb.store,
+            settings=sync,
+            strategy=chosen,
+            name=name,
+            opener=collection_opener(kb),
+        )
         worker.handle_signals()
         if not json_out:
             until = "" if once else "; SIGTERM or Ctrl-C stops it."
@@ -92,7 +108,8 @@ def print_summary(stats: WorkerStats) -> None:
     last = f" Last: {stats.last_error}" if stats.last_error else ""
     console.print(
         f"Applied {stats.applied} id(s) in {stats.passes} pass(es) over "
-        f"{stats.seconds:.1f} s; {stats.errors} error(s).{last}",
+        f"{stats.seconds:.1f} s; {stats.failed} rejected by the vector store (see 'medkb sync "
+        f"status'); {stats.errors} error(s).{last}",
         highlight=False,
     )
 

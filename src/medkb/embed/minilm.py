@@ -25,8 +25,14 @@ from medkb.errors import ConfigError, missing_dependency
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from medkb.embed.bert_numpy import NumpyMiniLM
+
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 DIMENSION = 384
+
+#: Batches up to this many texts (queries) are embedded by :mod:`medkb.embed.bert_numpy`
+#: without importing torch, unless the torch model is already loaded.
+LIGHT_BATCH = 8
 
 #: torch, sentence-transformers and the weights package are core dependencies; reinstalling
 #: medkb with every extra brings back whichever of them is missing.
@@ -121,6 +127,10 @@ class MiniLMEmbedder:
     does. Safe to share between threads: loading happens once and inference is serialised
     (the fast tokenizer's padding state is not safe for concurrent calls).
 
+    Up to :data:`LIGHT_BATCH` texts (a query) are embedded by the same network in numpy
+    (:mod:`medkb.embed.bert_numpy`, equal to within 1e-6), so that a process answering a
+    query never pays the seconds torch takes to import; larger batches load torch.
+
     Args:
         device: torch device ("cpu", "cuda", "cuda:1"); ``None`` picks CUDA when available.
         batch_size: texts per forward pass.
@@ -135,6 +145,7 @@ class MiniLMEmbedder:
         self._device = device
         self.batch_size = batch_size
         self._model: SentenceTransformer | None = None
+        self._light: NumpyMiniLM | None = None
         self._lock = threading.Lock()
 
     @property
@@ -147,6 +158,11 @@ class MiniLMEmbedder:
         with self._lock:
             self._load_locked()
 
+    def warm_up(self) -> None:
+        """Load what embedding a query needs (the numpy encoder; torch stays unloaded)."""
+        with self._lock:
+            self._light_locked()
+
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """Embed ``texts`` into an ``(len(texts), 384)`` float32 array of unit-length rows."""
         if isinstance(texts, str):
@@ -154,6 +170,8 @@ class MiniLMEmbedder:
         if len(texts) == 0:
             return np.zeros((0, DIMENSION), dtype=np.float32)
         with self._lock:
+            if self._model is None and len(texts) <= LIGHT_BATCH:
+                return self._light_locked().embed(texts)
             model = self._load_locked()
             vectors = model.encode(
                 list(texts),
@@ -163,6 +181,18 @@ class MiniLMEmbedder:
                 normalize_embeddings=True,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _light_locked(self) -> NumpyMiniLM:
+        if self._light is None:
+            from medkb.embed.bert_numpy import NumpyMiniLM
+
+            try:
+                from tokenizers import Tokenizer
+            except ImportError as exc:
+                raise missing_dependency("tokenizers", _EXTRA, "The minilm embedder") from exc
+            path = model_dir()
+            self._light = NumpyMiniLM(path, Tokenizer.from_file(str(path / "tokenizer.json")))
+        return self._light
 
     def _load_locked(self) -> SentenceTransformer:
         if self._model is None:

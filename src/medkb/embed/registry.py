@@ -10,6 +10,13 @@ from medkb.errors import ConfigError
 #: Accepted embedder names, the default first.
 EMBEDDERS: tuple[str, ...] = ("minilm", "static")
 
+#: The name of each embedder by its ``model_id`` (as a knowledge base records it), spelled
+#: out so that reading it imports no model code; a test keeps it equal to the classes'.
+EMBEDDER_NAMES: dict[str, str] = {
+    "sentence-transformers/all-MiniLM-L6-v2": "minilm",
+    "medkb/static-minilm-l6-v2-d256-v1": "static",
+}
+
 
 def open_embedder(name: str, *, cache_dir: Path, device: str | None = None) -> Embedder:
     """Create the embedder called ``name``; its model loads lazily on first use.

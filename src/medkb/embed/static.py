@@ -36,7 +36,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +63,8 @@ _POOL_CHUNK = 1024  # token rows gathered at once: cache-sized, and bounds memor
 
 Float32Array = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
+#: ``progress(done, total)``: tokens distilled so far, of all.
+Progress = Callable[[int, int], None]
 
 
 class StaticEmbedder:
@@ -99,15 +101,18 @@ class StaticEmbedder:
         """Whether a valid distilled model is in the cache (so :meth:`load` will be quick)."""
         return self._matrix is not None or read_cache(self.model_dir, _tokenizer_sha()) is not None
 
-    def load(self) -> None:
+    def load(self, progress: Progress | None = None) -> None:
         """Read the distilled model, distilling it first if the cache lacks it (idempotent).
+
+        Args:
+            progress: called with (tokens done, tokens in all) while distilling.
 
         Raises:
             ConfigError: the cache directory cannot be written.
             DependencyMissing: distilling needs torch and sentence-transformers.
         """
         with self._lock:
-            self._load_locked()
+            self._load_locked(progress)
 
     def embed(self, texts: Sequence[str]) -> Float32Array:
         """Embed ``texts`` into a ``(len(texts), DIMENSION)`` float32 array of unit rows."""
@@ -131,7 +136,7 @@ class StaticEmbedder:
         assert self._tokenizer is not None and self._matrix is not None
         return self._tokenizer, self._matrix
 
-    def _load_locked(self) -> None:
+    def _load_locked(self, progress: Progress | None = None) -> None:
         if self._matrix is not None:
             return
         tokenizer = open_tokenizer()
@@ -142,7 +147,7 @@ class StaticEmbedder:
                 matrix = read_cache(self.model_dir, sha)  # another process may have finished
                 if matrix is None:
                     started = time.perf_counter()
-                    matrix = distill(tokenizer)
+                    matrix = distill(tokenizer, progress)
                     self.distill_seconds = time.perf_counter() - started
                     self.distilled = True
                     write_cache(self.model_dir, matrix, tokenizer_sha=sha)
@@ -208,12 +213,12 @@ def _tokenizer_sha() -> str:
 # --- distillation --------------------------------------------------------------------------
 
 
-def distill(tokenizer: Tokenizer) -> npt.NDArray[np.float16]:
+def distill(tokenizer: Tokenizer, progress: Progress | None = None) -> npt.NDArray[np.float16]:
     """Distil the ``(vocab_size + 1, DIMENSION)`` float16 matrix; the last row is the empty text.
 
     Always runs on the CPU so the result does not depend on the machine's GPU.
     """
-    token_ids, raw, empty = token_embeddings(tokenizer)
+    token_ids, raw, empty = token_embeddings(tokenizer, progress)
     matrix = build_matrix(
         token_ids,
         raw,
@@ -224,7 +229,9 @@ def distill(tokenizer: Tokenizer) -> npt.NDArray[np.float16]:
     return matrix.astype(np.float16)
 
 
-def token_embeddings(tokenizer: Tokenizer) -> tuple[IntArray, Float32Array, Float32Array]:
+def token_embeddings(
+    tokenizer: Tokenizer, progress: Progress | None = None
+) -> tuple[IntArray, Float32Array, Float32Array]:
     """MiniLM's sentence embedding of every real token alone, and of the empty text.
 
     Returns:
@@ -238,6 +245,8 @@ def token_embeddings(tokenizer: Tokenizer) -> tuple[IntArray, Float32Array, Floa
         batch = ids[start : start + _DISTILL_BATCH]
         middle = np.stack([np.full_like(batch, cls_id), batch, np.full_like(batch, sep_id)], 1)
         raw[start : start + len(batch)] = _forward(model, middle)
+        if progress is not None:
+            progress(start + len(batch), len(ids))
     empty = _forward(model, np.array([[cls_id, sep_id]], dtype=np.int64))[0]
     return ids, raw, empty
 

@@ -289,8 +289,8 @@ class Writer:
         if not self.realtime or not touched:
             return
         try:
-            held = apply_ids(self.engine, self.store, touched, clock=self.clock, wait_s=self.wait_s)
-            if not held:
+            left = apply_ids(self.engine, self.store, touched, clock=self.clock, wait_s=self.wait_s)
+            if not left.held:
                 drain(self.engine, self.store, clock=self.clock)
         except VectorStoreError as exc:
             raise SyncPending(
@@ -299,13 +299,22 @@ class Writer:
                 "next write or by 'medkb sync repair' once the vector store is back.",
                 pending_ids=sorted(touched),
             ) from exc
-        if held:
-            owners = ", ".join(sorted({owner for owner in held.values() if owner})) or "none"
+        if left.failed:
+            first = min(left.failed)
             raise SyncPending(
-                f"{len(held)} pair(s) are committed to the relational store, but after "
+                f"{len(left.failed)} pair(s) are committed to the relational store, but the "
+                f"vector store rejected them ({first}: {left.failed[first]}). The others are "
+                "synced. 'medkb sync status' lists the failed ids with the reason; once the "
+                "cause is fixed (e.g. 'medkb update'), they sync.",
+                pending_ids=sorted(left.failed),
+            )
+        if left.held:
+            owners = ", ".join(sorted({owner for owner in left.held.values() if owner})) or "none"
+            raise SyncPending(
+                f"{len(left.held)} pair(s) are committed to the relational store, but after "
                 f"{self.wait_s:g} s a sync worker still holds them (lease owner: {owners}). "
                 "That worker applies them; 'medkb sync status' shows when they are synced.",
-                pending_ids=sorted(held),
+                pending_ids=sorted(left.held),
             )
 
 

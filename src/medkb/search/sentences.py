@@ -51,28 +51,36 @@ def split_sentences(text: str) -> list[str]:
         The sentences in order. Each is a verbatim, stripped substring of ``text`` (bullet
         markers removed); pieces without a letter or digit are dropped.
     """
-    sentences: list[str] = []
-    for start, end in _units(text):
+    return [sentence for sentence, _item in split_list_items(text)]
+
+
+def split_list_items(text: str) -> list[tuple[str, bool]]:
+    """:func:`split_sentences`, each sentence paired with whether it belongs to a list
+    item (a bulleted or numbered line, or an inline ``•`` item), so that a caller can keep
+    a list and the sentence leading into it together."""
+    sentences: list[tuple[str, bool]] = []
+    for start, end, item in _units(text):
         for piece_start, piece_end in _sentence_spans(text, start, end):
             piece = text[piece_start:piece_end].strip()
             if re.search(r"[^\W_]", piece):
-                sentences.append(piece)
+                sentences.append((piece, item))
     return sentences
 
 
-def _units(text: str) -> list[tuple[int, int]]:
-    """Spans of the paragraphs, list items and lines that no sentence may cross."""
-    spans: list[tuple[int, int]] = []
-    start = 0
+def _units(text: str) -> list[tuple[int, int, bool]]:
+    """Spans of the paragraphs, list items and lines that no sentence may cross, each with
+    whether it is a list item."""
+    spans: list[tuple[int, int, bool]] = []
+    start, item = 0, False
     for line_match in re.finditer(r"[^\n]*(?:\n|$)", text):
         line, line_end = line_match[0], line_match.end()
         bullet = _LINE_BULLET.match(line)
         if bullet is not None:
-            spans.append((start, line_match.start()))
-            start = line_match.start() + bullet.end()
+            spans.append((start, line_match.start(), item))
+            start, item = line_match.start() + bullet.end(), True
         if _ends_unit(line) or line_end == len(text):
-            spans.append((start, line_end))
-            start = line_end
+            spans.append((start, line_end, item))
+            start, item = line_end, False
         if line_end == len(text):
             break
     return [span for piece in spans for span in _split_inline_bullets(text, *piece)]
@@ -84,12 +92,14 @@ def _ends_unit(line: str) -> bool:
     return not stripped or len(stripped) < _SHORT_LINE or stripped[-1] in ".!?:;\"')]”’"
 
 
-def _split_inline_bullets(text: str, start: int, end: int) -> list[tuple[int, int]]:
+def _split_inline_bullets(
+    text: str, start: int, end: int, item: bool
+) -> list[tuple[int, int, bool]]:
     """Cut a span at bullets in running text ("Symptoms: • fever • cough")."""
     cuts = [m.start() for m in _INLINE_BULLET.finditer(text, start, end)]
     bounds = [start, *[cut for cut in cuts if cut > start]]
     pieces = [(a, b) for a, b in zip(bounds, [*bounds[1:], end], strict=True)]
-    return [(a + 1, b) if a in cuts else (a, b) for a, b in pieces]
+    return [(a + 1, b, True) if a in cuts else (a, b, item) for a, b in pieces]
 
 
 def _sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -22,6 +23,8 @@ from medkb.stores.relational import leases, outbox, pairs, relations
 from medkb.stores.relational.schema import qa
 from medkb.stores.vector.base import VectorStore
 from medkb.stores.vector.fit import NO_LIMITS, CopyLimits, copy_limits, fit_record
+from medkb.sync.isolate import write_isolating
+from medkb.sync.isolate import write_records as write_records  # where callers find it
 
 Clock = Callable[[], datetime]
 
@@ -96,6 +99,15 @@ def current_records(
     ]
 
 
+@dataclass(frozen=True)
+class Applied:
+    """What one claim did: how many ids it applied, and the ids the vector store rejected."""
+
+    applied: int = 0
+    #: Rejected ids with the store's reason; they are parked as ``failed`` in ``sync_status``.
+    failed: dict[str, str] = field(default_factory=dict)
+
+
 def apply_outbox(
     engine: sa.Engine,
     store: VectorStore,
@@ -108,32 +120,57 @@ def apply_outbox(
 ) -> int:
     """Lease and apply due outbox rows (only those of ``ids`` when given); return ids applied.
 
+    See :func:`apply_claim`, which also returns the ids the vector store rejected.
+    """
+    found = apply_claim(
+        engine, store, ids=ids, limit=limit, clock=clock, lease_s=lease_s, worker=worker
+    )
+    return found.applied
+
+
+def apply_claim(
+    engine: sa.Engine,
+    store: VectorStore,
+    *,
+    ids: Collection[str] | None = None,
+    limit: int = 1000,
+    clock: Clock = utcnow,
+    lease_s: float = outbox.DEFAULT_LEASE_S,
+    worker: str | None = None,
+) -> Applied:
+    """Lease and apply due outbox rows (only those of ``ids`` when given).
+
     The claim commits first (its leases keep other workers off these ids), the current
     relational state is read, the vector store written, and the rows completed — all
-    within the lease. ``worker`` names the lease owner (default ``host:pid``).
+    within the lease. ``worker`` names the lease owner (default ``host:pid``). A row the
+    vector store rejects does not hold up the others (:mod:`medkb.sync.isolate`): they are
+    applied, and it is parked as ``failed`` with the store's reason.
 
     Raises:
-        VectorStoreError: the vector store failed; the rows stay in the outbox, backed off,
-            and ``sync_status`` records the error.
+        VectorStoreError: the vector store is down; the rows stay in the outbox, backed
+            off, and ``sync_status`` records the error.
     """
     with engine.begin() as conn:
         owner = outbox.new_owner(worker)
         batch = outbox.claim(conn, now=clock(), ids=ids, limit=limit, owner=owner, lease_s=lease_s)
     if not batch.ids:
-        return 0
+        return Applied()
     records, targets = read_claimed(
         engine, batch, clock=clock, lease_s=lease_s, limits=copy_limits(store)
     )
     try:
-        write_records(store, records, targets)
+        failed = write_isolating(store, records, targets)
     except VectorStoreError as exc:
         with engine.begin() as conn:
             outbox.fail(conn, batch, error=str(exc), now=clock())
         raise
     with engine.begin() as conn:
-        checksums = {record.id: record_checksum(record) for record in records}
-        outbox.complete(conn, batch, checksums=checksums, now=clock())
-    return len(batch.ids)
+        checksums = {r.id: record_checksum(r) for r in records if r.id not in failed}
+        done = replace(batch, ids=[qa_id for qa_id in batch.ids if qa_id not in failed])
+        outbox.complete(conn, done, checksums=checksums, now=clock())
+        if failed:
+            outbox.reject(conn, replace(batch, ids=sorted(failed)), errors=failed, now=clock())
+    return Applied(applied=len(batch.ids) - len(failed), failed=failed)
 
 
 def read_claimed(
@@ -159,16 +196,6 @@ def read_claimed(
     return [r for r in records if r.id in kept], [i for i in batch.ids if i in kept]
 
 
-def write_records(store: VectorStore, records: Sequence[VectorRecord], ids: Sequence[str]) -> None:
-    """Upsert ``records`` and delete the ``ids`` they do not cover."""
-    present = {record.id for record in records}
-    if records:
-        store.upsert(records)
-    gone = [qa_id for qa_id in ids if qa_id not in present]
-    if gone:
-        store.delete(gone)
-
-
 def drain(
     engine: sa.Engine,
     store: VectorStore,
@@ -182,17 +209,26 @@ def drain(
     """Apply due outbox rows until none is left (or ``max_rounds`` batches); return ids applied.
 
     The bound keeps a caller from spinning forever while other processes keep writing.
-    Ids another worker holds are skipped; that worker applies them.
+    Ids another worker holds are skipped; that worker applies them. Ids the vector store
+    rejects are parked as ``failed`` and the drain goes on past them.
     """
     total = 0
     for _ in range(max_rounds):
-        applied = apply_outbox(
-            engine, store, clock=clock, limit=limit, lease_s=lease_s, worker=worker
-        )
-        if not applied:
+        found = apply_claim(engine, store, clock=clock, limit=limit, lease_s=lease_s, worker=worker)
+        if not found.applied and not found.failed:
             break
-        total += applied
+        total += found.applied
     return total
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """The ids :func:`apply_ids` could not apply."""
+
+    #: Ids still waiting, each with the lease owner holding it ("" when none does).
+    held: dict[str, str] = field(default_factory=dict)
+    #: Ids the vector store rejected, with its reason (parked as ``failed``).
+    failed: dict[str, str] = field(default_factory=dict)
 
 
 def apply_ids(
@@ -203,25 +239,28 @@ def apply_ids(
     clock: Clock = utcnow,
     wait_s: float = outbox.DEFAULT_LEASE_S,
     poll_s: float = 0.05,
-) -> dict[str, str]:
+) -> Leftover:
     """Apply the due rows of ``ids`` now, waiting up to ``wait_s`` for ids a worker holds.
 
     A worker's lease lasts at most its lease time, so waiting that long normally ends with
-    every id applied here or by the worker. Returns the ids still waiting, each with the
-    lease owner holding it ("" when none does).
+    every id applied here or by the worker. Returns the ids still held by a worker and
+    those the vector store rejected.
 
     Raises:
-        VectorStoreError: the vector store failed; the rows stay in the outbox.
+        VectorStoreError: the vector store is down; the rows stay in the outbox.
     """
     deadline, remaining = time.monotonic() + wait_s, sorted(set(ids))
+    failed: dict[str, str] = {}
     while remaining:
-        applied = apply_outbox(engine, store, ids=remaining, clock=clock)
+        found = apply_claim(engine, store, ids=remaining, clock=clock)
+        failed.update(found.failed)
         with engine.connect() as conn:
             remaining = outbox.due_ids(conn, remaining, now=clock())
+        remaining = [qa_id for qa_id in remaining if qa_id not in failed]
         if not remaining or time.monotonic() >= deadline:
             break
-        if not applied:
+        if not found.applied and not found.failed:
             time.sleep(poll_s)
     with engine.connect() as conn:
         owners = leases.holders(conn, remaining, now=clock()) if remaining else {}
-    return {qa_id: owners.get(qa_id, "") for qa_id in remaining}
+    return Leftover(held={qa_id: owners.get(qa_id, "") for qa_id in remaining}, failed=failed)

@@ -9,8 +9,11 @@ One mechanism, two timings (DESIGN "Consistency"):
 Any number of workers may drain one outbox at once: each apply leases the ids it claims
 (``stores.relational.leases``), so no id is applied by two workers at the same time and a
 killed worker's ids are taken over once its lease expires. A worker stops after the batch
-in hand on :meth:`Worker.stop`, SIGTERM or SIGINT. A failing vector store is retried with
-the outbox's back-off; a failing relational store is retried after a pause.
+in hand on :meth:`Worker.stop`, SIGTERM or SIGINT. A vector store that is down is retried
+with the outbox's back-off; a row it rejects is parked as ``failed`` and the others go on
+(:mod:`medkb.sync.isolate`); a failing relational store is retried after a pause. Given an
+``opener``, the worker follows the active collection across ``medkb reembed``
+(:mod:`medkb.sync.follow`).
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from medkb.errors import StoreError
 from medkb.redact import redact
 from medkb.stores.relational import outbox
 from medkb.stores.vector.base import VectorStore
-from medkb.sync.apply import Clock, drain, utcnow
+from medkb.sync.apply import Clock, apply_claim, utcnow
+from medkb.sync.follow import ActiveStore, Opener
 from medkb.sync.verify import age_seconds
 
 log = logging.getLogger(__name__)
@@ -46,6 +50,8 @@ class WorkerStats:
     strategy: str
     passes: int = 0
     applied: int = 0
+    #: Ids the vector store rejected (parked as ``failed``).
+    failed: int = 0
     errors: int = 0
     last_error: str | None = None
     seconds: float = 0.0
@@ -56,7 +62,12 @@ class WorkerStats:
 
 
 class Worker:
-    """Applies the outbox to the vector store on a timer until stopped."""
+    """Applies the outbox to the vector store on a timer until stopped.
+
+    ``opener`` opens a collection of the vector store by name; with it the worker checks
+    before each claim which collection is active and reopens ``store`` when
+    ``medkb reembed`` switched it.
+    """
 
     def __init__(
         self,
@@ -67,8 +78,10 @@ class Worker:
         strategy: Strategy = "eventual",
         clock: Clock = utcnow,
         name: str | None = None,
+        opener: Opener | None = None,
     ) -> None:
         self.engine, self.store, self.settings, self.clock = engine, store, settings, clock
+        self.target = ActiveStore(engine, store, opener=opener)
         self.strategy, self.name = strategy, name
         self.stats = WorkerStats(strategy=strategy)
         self._stop = threading.Event()
@@ -86,6 +99,7 @@ class Worker:
                 break
             self._stop.wait(self._pause(failures))
         self.stats.seconds = round(time.monotonic() - started, 3)
+        self.target.close()
         return self.stats
 
     def stop(self) -> None:
@@ -136,18 +150,18 @@ class Worker:
     def _drain(self) -> int:
         total = 0
         while not self._stop.is_set():
-            applied = drain(
+            found = apply_claim(
                 self.engine,
-                self.store,
+                self.target.current(),
                 clock=self.clock,
-                max_rounds=1,
                 limit=self.settings.claim_rows,
                 lease_s=self.settings.lease_s,
                 worker=self.name,
             )
-            if not applied:
+            if not found.applied and not found.failed:
                 break
-            total += applied
+            total += found.applied
+            self.stats.failed += len(found.failed)
         return total
 
     def _pause(self, failures: int) -> float:

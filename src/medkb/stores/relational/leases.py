@@ -86,17 +86,7 @@ def take(
     limit: int,
 ) -> None:
     """Lease the free ids of the oldest ``limit`` due outbox rows to ``owner``."""
-    held = sync_status.alias("held")
-    candidates = (
-        sa.select(outbox.c.qa_id)
-        .join(held, sa.and_(held.c.qa_id == outbox.c.qa_id, held.c.store == VECTOR_STORE))
-        .where(outbox.c.available_at <= now, is_free(held, now))
-    )
-    if ids is not None:
-        candidates = candidates.where(outbox.c.qa_id.in_(list(ids)))
-    candidates = candidates.order_by(outbox.c.id).limit(limit)
-    if conn.dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True, of=held)
+    candidates = _candidates(conn, now=now, ids=ids, limit=limit)
     conn.execute(
         sync_status.update()
         .where(
@@ -106,6 +96,33 @@ def take(
         )
         .values(lease_owner=owner, lease_until=until)
     )
+
+
+def _candidates(
+    conn: sa.Connection, *, now: datetime, ids: Collection[str] | None, limit: int
+) -> sa.Select[tuple[str]]:
+    """The pair ids of the oldest ``limit`` due outbox rows whose lease is free.
+
+    Both forms walk the outbox in id order and stop after ``limit`` rows, looking each
+    id's lease up by primary key, so a claim costs O(limit) however big the outbox and
+    ``sync_status`` are. PostgreSQL joins, to lock the leases it takes with ``FOR UPDATE
+    SKIP LOCKED``; SQLite, which serialises writers anyway, asks ``EXISTS``, since a
+    join there (no table statistics) was planned as a scan of every ``sync_status`` row.
+    """
+    held = sync_status.alias("held")
+    lease_of = sa.and_(held.c.qa_id == outbox.c.qa_id, held.c.store == VECTOR_STORE)
+    if conn.dialect.name == "postgresql":
+        candidates = sa.select(outbox.c.qa_id).join(held, lease_of).where(is_free(held, now))
+    else:
+        free = sa.select(held.c.qa_id).where(lease_of, is_free(held, now))
+        candidates = sa.select(outbox.c.qa_id).where(free.exists())
+    candidates = candidates.where(outbox.c.available_at <= now)
+    if ids is not None:
+        candidates = candidates.where(outbox.c.qa_id.in_(list(ids)))
+    candidates = candidates.order_by(outbox.c.id).limit(limit)
+    if conn.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True, of=held)
+    return candidates
 
 
 def held_ids(conn: sa.Connection, owner: str) -> list[str]:

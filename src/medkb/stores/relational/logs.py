@@ -1,4 +1,13 @@
-"""Query logs, user feedback and the per-day ``analytics`` counters."""
+"""Query logs, user feedback and the per-day ``analytics`` counters.
+
+The query path only appends: one ``query_logs`` row (and its ``query_log_hits``) per
+query, and feedback updates that query's own row. Neither touches ``analytics``, whose
+one row per tenant per day would otherwise be a write hot spot that every concurrent query
+waits on (and, on PostgreSQL, races to create each morning). Query counts, latency and
+ratings are aggregated from ``query_logs`` when read (:func:`query_stats`); ``analytics``
+keeps the ingest-side counters (:func:`bump`), which change once per ingest batch. Its
+``query_count``, ``*_response_time_ms`` and ``feedback_*`` columns are no longer written.
+"""
 
 from __future__ import annotations
 
@@ -57,7 +66,6 @@ def log_query(
                 for rank, (qa_id, score) in enumerate(hits, start=1)
             ],
         )
-    bump(conn, tenant_id=tenant_id, now=now, query_count=1, response_time_ms=total)
     return int(log_id)
 
 
@@ -70,7 +78,7 @@ def record_feedback(
     comment: str | None,
     now: datetime,
 ) -> None:
-    """Attach a 1–5 rating (and comment) to a logged query."""
+    """Attach a 1–5 rating (and comment) to a logged query; a second rating replaces it."""
     updated = conn.execute(
         query_logs.update()
         .where(query_logs.c.id == log_id, query_logs.c.tenant_id == tenant_id)
@@ -80,7 +88,6 @@ def record_feedback(
         raise NotFound(
             f"No query log {log_id}. Use the query_log_id printed by 'medkb query --json'."
         )
-    bump(conn, tenant_id=tenant_id, now=now, feedback_count=1, feedback_sum=rating)
 
 
 def bump(
@@ -88,10 +95,13 @@ def bump(
     *,
     tenant_id: str,
     now: datetime,
-    response_time_ms: float = 0.0,
     **counters: int,
 ) -> None:
-    """Add to today's analytics row, creating it first if needed."""
+    """Add to today's analytics row, creating it first if needed.
+
+    For the ingest side (``ingested_count``, ``updated_count``, ``deleted_count``), once per
+    batch; queries and feedback are counted from ``query_logs`` instead (module docstring).
+    """
     key = (analytics.c.tenant_id == tenant_id) & (analytics.c.date == now.date())
     if conn.execute(sa.select(analytics.c.date).where(key)).first() is None:
         # Two processes may make today's row at once: the second insert is a no-op.
@@ -106,28 +116,29 @@ def bump(
                 **dict.fromkeys(_COUNTERS, 0),
             },
         )
-    values: dict[str, Any] = {name: analytics.c[name] + amount for name, amount in counters.items()}
-    values["total_response_time_ms"] = analytics.c.total_response_time_ms + response_time_ms
+    values = {name: analytics.c[name] + amount for name, amount in counters.items()}
     conn.execute(analytics.update().where(key).values(**values))
-    conn.execute(
-        analytics.update()
-        .where(key, analytics.c.query_count > 0)
-        .values(avg_response_time_ms=analytics.c.total_response_time_ms / analytics.c.query_count)
-    )
 
 
 def query_stats(conn: sa.Connection, *, tenant_id: str) -> dict[str, Any]:
-    """Totals over every day: queries, mean latency, feedback."""
-    row = conn.execute(
+    """Totals over every day: queries, mean latency, feedback, pairs ingested.
+
+    Queries and feedback are aggregated from ``query_logs`` now (one indexed scan of the
+    tenant's logs), so the query path never writes a shared row.
+    """
+    queries, total_ms, feedback, rating_sum = conn.execute(
         sa.select(
-            sa.func.coalesce(sa.func.sum(analytics.c.query_count), 0),
-            sa.func.coalesce(sa.func.sum(analytics.c.total_response_time_ms), 0.0),
-            sa.func.coalesce(sa.func.sum(analytics.c.feedback_count), 0),
-            sa.func.coalesce(sa.func.sum(analytics.c.feedback_sum), 0),
-            sa.func.coalesce(sa.func.sum(analytics.c.ingested_count), 0),
-        ).where(analytics.c.tenant_id == tenant_id)
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(query_logs.c.response_time_ms), 0.0),
+            sa.func.count(query_logs.c.user_feedback),
+            sa.func.coalesce(sa.func.sum(query_logs.c.user_feedback), 0),
+        ).where(query_logs.c.tenant_id == tenant_id)
     ).one()
-    queries, total_ms, feedback, rating_sum, ingested = row
+    ingested = conn.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(analytics.c.ingested_count), 0)).where(
+            analytics.c.tenant_id == tenant_id
+        )
+    ).scalar_one()
     return {
         "queries": int(queries),
         "avg_response_time_ms": round(float(total_ms) / queries, 2) if queries else None,

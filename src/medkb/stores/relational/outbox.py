@@ -17,10 +17,22 @@ from medkb.stores.relational import leases
 from medkb.stores.relational.leases import VECTOR_STORE, new_owner
 from medkb.stores.relational.schema import outbox, sync_status
 
-__all__ = ["VECTOR_STORE", "OutboxBatch", "claim", "complete", "enqueue", "fail", "new_owner"]
+__all__ = [
+    "VECTOR_STORE",
+    "OutboxBatch",
+    "claim",
+    "complete",
+    "enqueue",
+    "fail",
+    "new_owner",
+    "reject",
+]
 
 #: How long a claim holds its ids when the caller does not say.
 DEFAULT_LEASE_S = 30.0
+#: Longest wait before a row the vector store rejected is tried again on its own. An
+#: update of the pair queues a fresh row at once, and ``medkb sync repair`` retries now.
+MAX_PARK_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -232,6 +244,45 @@ def fail(
                 state=state,
                 attempts=sync_status.c.attempts + 1,
                 last_error=error[:2000],
+                updated_at=now,
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
+    _requeue_lost(conn, batch, held, now)
+
+
+def reject(
+    conn: sa.Connection, batch: OutboxBatch, *, errors: Mapping[str, str], now: datetime
+) -> None:
+    """Park the ids the vector store rejected: ``failed`` with its reason, retried later.
+
+    Only these ids are held back (the rest of their claim was applied). Their rows stay
+    in the outbox, due again after 1, 2, 4, … minutes up to :data:`MAX_PARK_S`; the
+    state says ``failed`` until a later apply succeeds.
+    """
+    held = leases.lock_held(conn, batch.owner, batch.ids)
+    for qa_id in sorted(held & set(errors)):
+        error = errors[qa_id][:2000]
+        mine = _covered_rows(batch, [qa_id])
+        attempts = conn.execute(sa.select(sa.func.max(outbox.c.attempts)).where(mine))
+        delay = min(60.0 * 2 ** (attempts.scalar_one() or 0), MAX_PARK_S)
+        conn.execute(
+            outbox.update()
+            .where(mine)
+            .values(
+                attempts=outbox.c.attempts + 1,
+                last_error=error,
+                available_at=now + timedelta(seconds=delay),
+            )
+        )
+        conn.execute(
+            sync_status.update()
+            .where(_release([qa_id], batch.owner))
+            .values(
+                state="failed",
+                attempts=sync_status.c.attempts + 1,
+                last_error=error,
                 updated_at=now,
                 lease_owner=None,
                 lease_until=None,

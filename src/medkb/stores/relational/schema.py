@@ -236,6 +236,8 @@ outbox = sa.Table(
     sa.Column("available_at", Timestamp, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Index("ix_outbox_available", "available_at", "id"),
+    # Claims, completions and due_ids look rows up by pair id (migration 0004).
+    sa.Index("ix_outbox_qa_id", "qa_id"),
 )
 
 #: API keys of the HTTP service: only a SHA-256 of the secret is kept; ``prefix`` (shown in

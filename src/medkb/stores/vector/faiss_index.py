@@ -3,9 +3,12 @@
 Vectors are L2-normalised before they get here, so inner product is cosine similarity.
 Records are addressed by int64 ids that are never reused (the local store's ``vid``).
 
-HNSW cannot remove vectors cheaply, so a removal only marks the id as a tombstone; searches
-exclude tombstones with an ``IDSelector`` and :meth:`AnnIndex.rebuilt` compacts the index once
-tombstones pass a fraction of it. A filtered HNSW search that finds fewer hits than match
+A removal only marks the id as a tombstone: HNSW cannot remove vectors, and a flat
+index's ``remove_ids`` rewrites the whole array (about 5 ms per field at 20,000 records,
+paid by every process on every replaced or deleted pair). Searches exclude tombstones with
+an ``IDSelector`` and :meth:`AnnIndex.rebuilt` compacts the index once tombstones pass a
+fraction of it (:data:`FLAT_MAX_TOMBSTONE_RATIO` for flat indexes, where compacting costs
+one copy of the vectors). A filtered HNSW search that finds fewer hits than match
 falls back to an exact search over the matching ids, so filters never lose hits.
 """
 
@@ -22,6 +25,9 @@ import numpy.typing as npt
 from medkb.stores.vector.validation import Matrix
 
 Ids = npt.NDArray[np.int64]
+
+#: Compact a flat index once this fraction of its vectors are tombstones.
+FLAT_MAX_TOMBSTONE_RATIO = 0.1
 
 # faiss-cpu's bundled stubs lack SearchParametersHNSW, ``sel=`` and IndexIDMap internals.
 _faiss: Any = faiss
@@ -72,29 +78,33 @@ class AnnIndex:
         return base
 
     def add(self, ids: Ids, vectors: Matrix) -> None:
-        """Add unit vectors under ids that are not in the index yet."""
-        if len(ids) == 0:
+        """Add unit vectors under ids; ids the index already holds (live or tombstone) are
+        skipped, so applying one change twice never stores a vector twice."""
+        live, dead = self._live, self._tombstones
+        fresh = np.asarray([i not in live and i not in dead for i in ids.tolist()], dtype=bool)
+        if not fresh.any():
             return
-        self._index.add_with_ids(np.ascontiguousarray(vectors), np.asarray(ids, np.int64))
-        self._live.update(int(i) for i in ids)
+        chosen = np.asarray(ids, np.int64)[fresh]
+        self._index.add_with_ids(np.ascontiguousarray(vectors[fresh]), chosen)
+        self._live.update(chosen.tolist())
 
     def remove(self, ids: Ids) -> None:
-        """Remove ids (unknown ids are ignored); HNSW only marks them as tombstones."""
+        """Remove ids (unknown ids are ignored) by marking them as tombstones."""
         known = [int(i) for i in ids if int(i) in self._live]
-        if not known:
-            return
         self._live.difference_update(known)
-        if self.hnsw is None:
-            self._index.remove_ids(np.asarray(known, dtype=np.int64))
-        else:
-            self._tombstones.update(known)
+        self._tombstones.update(known)
 
     def needs_rebuild(self, exact_threshold: int) -> bool:
         """Whether the index should change kind or shed its tombstones."""
         if self.hnsw is None:
-            return self.live_count > exact_threshold
-        too_many = self.tombstone_count > self.hnsw.max_tombstone_ratio * self._index.ntotal
-        return too_many or self.live_count == 0
+            ratio = FLAT_MAX_TOMBSTONE_RATIO
+            if self.live_count > exact_threshold:
+                return True
+        else:
+            ratio = self.hnsw.max_tombstone_ratio
+            if self.live_count == 0:
+                return True  # an empty HNSW index: start again flat
+        return bool(self.tombstone_count > ratio * self._index.ntotal)
 
     def rebuilt(self, exact_threshold: int, hnsw: HnswParams) -> AnnIndex:
         """A compacted copy of the live vectors, HNSW above ``exact_threshold``, else flat."""
@@ -128,19 +138,35 @@ class AnnIndex:
         return self._hnsw_search(query, k, allowed, exact_threshold=exact_threshold)
 
     def _flat_search(self, query: Matrix, k: int, allowed: Ids | None) -> list[tuple[int, float]]:
-        if allowed is None:
+        if allowed is not None:
+            dead = self._dead()
+            selector = _faiss.IDSelectorBatch(allowed[~np.isin(allowed, dead)])
+        else:
+            selector = self._not_dead()
+        if selector is None:
             return self._faiss_search(query, k, None)
-        selector = _faiss.IDSelectorBatch(allowed)
         return self._faiss_search(query, k, _faiss.SearchParameters(sel=selector))
+
+    def _dead(self) -> Ids:
+        return np.fromiter(self._tombstones, dtype=np.int64, count=self.tombstone_count)
+
+    def _not_dead(self) -> Any:
+        """A selector of every id but the tombstones (``None`` when there are none).
+
+        Cheaper than a batch of every live id: tombstones stay below a fraction of the index.
+        """
+        if not self._tombstones:
+            return None
+        return _faiss.IDSelectorNot(_faiss.IDSelectorBatch(self._dead()))  # Not keeps a ref
 
     def _hnsw_search(
         self, query: Matrix, k: int, allowed: Ids | None, *, exact_threshold: int
     ) -> list[tuple[int, float]]:
         assert self.hnsw is not None
-        candidates = self._candidates(allowed)
+        candidates = None if allowed is None else self._live_among(allowed)
         if candidates is not None and len(candidates) <= exact_threshold:
             return self._exact_search(query, k, candidates)
-        selector = None if candidates is None else _faiss.IDSelectorBatch(candidates)
+        selector = self._not_dead() if candidates is None else _faiss.IDSelectorBatch(candidates)
         params = _faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.hnsw.ef_search, k))
         hits = self._faiss_search(query, k, params)
         expected = min(k, self.live_count if candidates is None else len(candidates))
@@ -150,12 +176,8 @@ class AnnIndex:
             hits = self._exact_search(query, k, everything if candidates is None else candidates)
         return hits
 
-    def _candidates(self, allowed: Ids | None) -> Ids | None:
-        """The live ids among ``allowed``; ``None`` means every id, with no tombstones."""
-        if allowed is None:
-            if not self._tombstones:
-                return None
-            return np.fromiter(self._live, dtype=np.int64, count=self.live_count)
+    def _live_among(self, allowed: Ids) -> Ids:
+        """The live ids among ``allowed`` (which may name ids this index does not hold)."""
         live = [int(i) for i in allowed if int(i) in self._live]
         return np.asarray(live, dtype=np.int64)
 

@@ -11,6 +11,12 @@ On open the FAISS indexes are rebuilt from the sidecar (exact ``IndexFlatIP`` up
 was written at the sidecar's current generation. Every write is one SQLite transaction, so
 a crash loses at most the write in flight, which the relational store's outbox re-applies.
 
+Several processes may share the directory. A process notices another's commit through
+SQLite's ``data_version`` and applies only what changed, from the change log of
+:mod:`~medkb.stores.vector.local_changes` (new vids added; removed vids taken out of a flat
+index, or tombstoned in an HNSW one until compaction). It rebuilds from scratch only when
+it fell further behind than the log reaches. :meth:`LocalVectorStore.stats` counts both.
+
 Records get a fresh int64 ``vid`` each time they are written (SQLite ``AUTOINCREMENT``
 never reuses one), which is the id FAISS sees; an HNSW index can therefore keep replaced
 vectors as tombstones without confusing them with the new ones.
@@ -22,7 +28,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing, suppress
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +44,10 @@ from medkb.models import (
     VectorHit,
     VectorRecord,
 )
+from medkb.stores.vector import local_changes
 from medkb.stores.vector.base import Filters
 from medkb.stores.vector.faiss_index import AnnIndex, HnswParams, Ids
+from medkb.stores.vector.local_changes import Changes, Position
 from medkb.stores.vector.validation import (
     as_vector,
     check_record,
@@ -72,6 +80,7 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE INDEX IF NOT EXISTS records_filter
     ON records (tenant_id, category, source, source_type, language);
 """
+_SCHEMA += local_changes.SCHEMA
 _COLUMNS = (
     "id, tenant_id, question, response, category, source, source_type, language, "
     "metadata, related_nodes, model_id, question_vec, response_vec, combined_vec"
@@ -82,13 +91,15 @@ class LocalVectorStore:
     """A :class:`~medkb.stores.vector.base.VectorStore` in a local directory (FAISS + SQLite).
 
     Thread-safe: one lock guards the indexes and the SQLite connection. Several processes
-    may open the same directory; each notices the others' commits and reloads.
+    may open the same directory; each applies the others' commits incrementally.
 
     Args:
         directory: where the files live; created if missing.
         dimension: length of every embedding.
         exact_threshold: up to this many records search exactly; above, HNSW.
         hnsw: HNSW tuning.
+        change_log_keep: removals kept in the change log for processes that are behind;
+            one further behind rebuilds its indexes instead.
     """
 
     def __init__(
@@ -98,17 +109,21 @@ class LocalVectorStore:
         dimension: int,
         exact_threshold: int = DEFAULT_EXACT_THRESHOLD,
         hnsw: HnswParams | None = None,
+        change_log_keep: int = local_changes.DEFAULT_KEEP,
     ) -> None:
         self.dimension = dimension
         self.directory = Path(directory)
         self.exact_threshold = exact_threshold
         self.hnsw = hnsw or HnswParams()
+        self.change_log_keep = change_log_keep
         self._lock = threading.RLock()
         self._db = self._connect()
         self._closed = False
         self._data_version = -1
+        self._position = Position(seq=0, vid=0, unlogged=0)
         self._indexes: dict[VectorField, AnnIndex] = {}
         self._dirty = False
+        self._counters = dict.fromkeys(_COUNTERS, 0)
         #: Records per tenant, valid for ``_data_version``; cleared on every change.
         self._tenant_counts: dict[str, int] = {}
         try:
@@ -162,17 +177,35 @@ class LocalVectorStore:
         """Rebuild the in-memory indexes from the sidecar (or the HNSW cache)."""
         self._data_version = self._current_data_version()
         self._tenant_counts.clear()
-        vids = self._all_vids()
-        cached = self._load_cache(set(vids.tolist()))
+        with self._snapshot():
+            seq = local_changes.last_seq(self._db)
+            unlogged = local_changes.unlogged_writes(self._db)
+            vids = self._all_vids()
+            cached = self._load_cache(set(vids.tolist()))
+            if cached is None:
+                fresh = {name: self._new_index(len(vids)) for name in VECTOR_FIELDS}
+                for name in VECTOR_FIELDS:
+                    ids, vectors = self._read_vectors(name)
+                    fresh[name].add(ids, unit_rows(vectors))
+        top = int(vids.max()) if len(vids) else 0
+        self._position = Position(seq=seq, vid=top, unlogged=unlogged)
         if cached is not None:
-            self._indexes = cached
-            self._dirty = False
-            return
-        self._indexes = {name: self._new_index(len(vids)) for name in VECTOR_FIELDS}
-        for name in VECTOR_FIELDS:
-            ids, vectors = self._read_vectors(name)
-            self._indexes[name].add(ids, unit_rows(vectors))
-        self._dirty = True
+            self._indexes, self._dirty = cached, False
+            self._counters["cache_loads"] += 1
+        else:
+            self._indexes, self._dirty = fresh, True
+            self._counters["full_rebuilds"] += 1
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """One read transaction: every SELECT inside sees the same committed state."""
+        self._db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def _new_index(self, size: int) -> AnnIndex:
         return AnnIndex(self.dimension, hnsw=self.hnsw if size > self.exact_threshold else None)
@@ -231,11 +264,36 @@ class LocalVectorStore:
         return int(self._db.execute("PRAGMA data_version").fetchone()[0])
 
     def _refresh(self) -> None:
-        """Reload when another process committed to the sidecar since we last looked."""
+        """Apply what other processes committed to the sidecar since we last looked."""
+        self._check_open()
+        version = self._current_data_version()
+        if version != self._data_version:
+            # Read before the changes: a commit landing in between is seen next time too.
+            self._data_version = version
+            self._catch_up()
+
+    def _check_open(self) -> None:
         if self._closed:
             raise VectorStoreError("This local vector store is closed; open a new one.")
-        if self._current_data_version() != self._data_version:
+
+    def _catch_up(self) -> None:
+        """Apply every change after our position; rebuild if the log no longer reaches."""
+        with self._snapshot():
+            changes = local_changes.read_changes(self._db, self._position, dimension=self.dimension)
+        if changes is None:
             self._reload()
+        elif not changes.empty:
+            self._apply(changes)
+
+    def _apply(self, changes: Changes) -> None:
+        for name, index in self._indexes.items():
+            index.remove(changes.removed)
+            index.add(changes.added, unit_rows(changes.vectors[name]))
+        self._position = changes.position
+        self._tenant_counts.clear()
+        self._dirty = True
+        self._counters["incremental_refreshes"] += 1
+        self._maintain()
 
     # ---- writing --------------------------------------------------------------------------
 
@@ -247,35 +305,29 @@ class LocalVectorStore:
         if not unique:
             return
         with self._lock:
-            self._refresh()
-            replaced, added = self._write(lambda: self._insert_all(unique))
-            for name in VECTOR_FIELDS:
-                self._indexes[name].remove(replaced)
-                vectors = np.stack([r.embeddings.get(name) for r in unique]).astype(np.float32)
-                self._indexes[name].add(added, unit_rows(vectors))
-            self._maintain()
+            self._write(lambda: self._insert_all(unique))
 
     def delete(self, ids: Sequence[str]) -> None:
         """Remove records by id; unknown ids are ignored."""
         if not ids:
             return
         with self._lock:
-            self._refresh()
-            removed, _ = self._write(lambda: (self._remove_rows(list(ids)), _NO_IDS))
-            for index in self._indexes.values():
-                index.remove(removed)
-            self._maintain()
+            self._write(lambda: self._remove_rows(list(ids)))
 
-    def _write(self, work: Callable[[], tuple[Ids, Ids]]) -> tuple[Ids, Ids]:
-        """Run ``work`` in one IMMEDIATE transaction that also bumps the generation."""
+    def _write(self, work: Callable[[], object]) -> None:
+        """Run ``work`` in one IMMEDIATE transaction, then apply it (and any other
+        process's commits) to the indexes through the change log."""
+        self._check_open()
         try:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                result = work()
+                work()
                 self._db.execute(
                     "INSERT INTO meta VALUES ('generation', '1') ON CONFLICT (key) "
                     "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
                 )
+                local_changes.mark_logged(self._db)
+                local_changes.prune(self._db, self.change_log_keep)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -285,23 +337,17 @@ class LocalVectorStore:
                 f"Writing to the local vector store at {self.directory} failed: {exc}. "
                 "Check free disk space and that no other process holds a write lock."
             ) from exc
-        self._data_version = self._current_data_version()
-        self._tenant_counts.clear()
-        self._dirty = True
-        return result
+        self._catch_up()
 
-    def _insert_all(self, records: list[VectorRecord]) -> tuple[Ids, Ids]:
-        replaced = self._remove_rows([record.id for record in records])
+    def _insert_all(self, records: list[VectorRecord]) -> None:
+        self._remove_rows([record.id for record in records])
         placeholders = ", ".join("?" * 14)
-        added = [
-            self._db.execute(
-                f"INSERT INTO records ({_COLUMNS}) VALUES ({placeholders})", _row(record)
-            ).lastrowid
-            for record in records
-        ]
-        return replaced, np.asarray(added, dtype=np.int64)
+        self._db.executemany(
+            f"INSERT INTO records ({_COLUMNS}) VALUES ({placeholders})",
+            [_row(record) for record in records],
+        )
 
-    def _remove_rows(self, ids: list[str]) -> Ids:
+    def _remove_rows(self, ids: list[str]) -> None:
         removed: list[int] = []
         for chunk in _chunks(ids, 500):
             marks = ", ".join("?" * len(chunk))
@@ -309,13 +355,33 @@ class LocalVectorStore:
                 f"DELETE FROM records WHERE id IN ({marks}) RETURNING vid", chunk
             ).fetchall()
             removed.extend(row[0] for row in rows)
-        return np.asarray(removed, dtype=np.int64)
+        local_changes.log_removals(self._db, removed)
 
     def _maintain(self) -> None:
         """Switch flat → HNSW past the threshold; compact HNSW with too many tombstones."""
         for name, index in self._indexes.items():
             if index.needs_rebuild(self.exact_threshold):
                 self._indexes[name] = index.rebuilt(self.exact_threshold, self.hnsw)
+                self._counters["compactions"] += 1
+
+    def stats(self) -> dict[str, int]:
+        """How this process kept its indexes current, for monitoring and tests.
+
+        ``full_rebuilds``: indexes built from every record in the sidecar (on open, or
+        after falling behind the change log); ``cache_loads``: opened from the HNSW cache;
+        ``incremental_refreshes``: commits (ours or another process's) applied from the
+        change log; ``compactions``: one field's index rebuilt from its own vectors
+        (flat → HNSW past the threshold, or shedding tombstones); ``records`` and
+        ``tombstones``: the combined-field index now.
+        """
+        with self._lock:
+            self._refresh()
+            index = self._indexes["combined"]
+            return {
+                **self._counters,
+                "records": index.live_count,
+                "tombstones": index.tombstone_count,
+            }
 
     # ---- reading --------------------------------------------------------------------------
 
@@ -437,7 +503,7 @@ class LocalVectorStore:
             self.directory.rmdir()
 
 
-_NO_IDS: Ids = np.zeros(0, dtype=np.int64)
+_COUNTERS = ("full_rebuilds", "cache_loads", "incremental_refreshes", "compactions")
 
 
 def _row(record: VectorRecord) -> tuple[Any, ...]:
