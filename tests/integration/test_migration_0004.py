@@ -77,7 +77,7 @@ def at_0003(database_url: str) -> Iterator[sa.Engine]:
 
 def test_migration_0004_keeps_keyword_search_working_on_existing_data(at_0003: sa.Engine) -> None:
     relational.upgrade(at_0003)
-    assert relational.current_revision(at_0003) == "0004"
+    assert relational.current_revision(at_0003) == relational.shipped_head()  # 0004 and later
     with at_0003.begin() as conn:
         assert found(conn, "asthma") == ["p0"] and found(conn, "hypertension") == ["p1"]
         assert found(conn, "anaemia") == ["p3"] and found(conn, "diabetes") == []

@@ -14,19 +14,23 @@ import typer
 
 from medkb.access import audit, keys
 from medkb.cli.context import console, handled, print_json, state
+from medkb.cli.help import TidyGroup
 from medkb.stores.relational import engine as relational
 
 T = TypeVar("T")
 tenants_app = typer.Typer(
+    cls=TidyGroup,
     help="Tenants: each sees only its own pairs, queries and logs.\n\n"
-    "Example: medkb tenants create st-marys"
+    "Example: medkb tenants create st-marys",
 )
 keys_app = typer.Typer(
+    cls=TidyGroup,
     help="API keys of the HTTP service (stored hashed; shown once).\n\n"
-    "Example: medkb keys create --tenant st-marys --scopes query,write"
+    "Example: medkb keys create --tenant st-marys --scopes query,write",
 )
 audit_app = typer.Typer(
-    help="The audit log of every write and admin action.\n\nExample: medkb audit list"
+    cls=TidyGroup,
+    help="The audit log of every write and admin action.\n\nExample: medkb audit list",
 )
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]

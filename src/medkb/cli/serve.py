@@ -34,7 +34,7 @@ def serve_command(
 ) -> None:
     """Serve the HTTP API (/v1, /health, /metrics, /docs).
 
-    Example: medkb serve --host 0.0.0.0 --port 8000 --workers 2
+    Example: medkb serve --host 0.0.0.0 --port 8000
     """
     with handled():
         settings = state(ctx).settings()
