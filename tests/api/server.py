@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,28 +14,26 @@ import sqlalchemy as sa
 
 from medkb.access import keys
 from medkb.stores.relational import engine as relational
+from tests.fixtures_servers import free_port
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def server_env(home: Path, database_url: str, cache_dir: Path, **extra: str) -> dict[str, str]:
-    """The environment of a test server: static embedder, this home and database."""
+def server_env(
+    home: Path, database_url: str | None, cache_dir: Path, **extra: str
+) -> dict[str, str]:
+    """The environment of a test server: static embedder, this home and database (``None``:
+    the home's own SQLite file)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDKB_")}
     env.update(
         MEDKB_HOME=str(home),
         MEDKB_EMBEDDER="static",
         MEDKB_CACHE_DIR=str(cache_dir),
-        MEDKB_DATABASE_URL=database_url,
         PYTHONPATH=os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")])),
         **extra,
     )
+    if database_url is not None:
+        env["MEDKB_DATABASE_URL"] = database_url
     return env
 
 

@@ -14,14 +14,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.api.server import (
-    Server,
-    free_port,
-    make_keys,
-    server_env,
-    start_gunicorn,
-    start_server,
-)
+from tests.api.server import Server, make_keys, server_env, start_gunicorn, start_server
+from tests.fixtures_servers import free_port
 from tests.services import unavailable
 
 

@@ -7,13 +7,13 @@ import json
 import os
 import random
 import resource
-import socket
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import medkb.demo
+from tests.fixtures_servers import free_port
 
 SECRET = "s3cret"
 GOOD_IDS = {"good-alpha", "good-beta", "good-gamma"}
@@ -44,13 +44,6 @@ def cli(
 def assert_no_traceback(done: subprocess.CompletedProcess[str]) -> None:
     for stream in (done.stdout, done.stderr):
         assert "Traceback" not in stream and 'File "' not in stream, stream
-
-
-def closed_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def zip_bomb_docx(path: Path, *, unpacked_mib: int) -> Path:
@@ -177,7 +170,7 @@ def test_import_of_a_relation_confidence_of_7_is_refused_and_writes_nothing(
 def test_a_dead_database_gives_a_clear_message_without_the_password_or_a_traceback(
     tmp_path: Path, embed_cache: Path
 ) -> None:
-    url = f"postgresql://medkb:{SECRET}@127.0.0.1:{closed_port()}/kb"
+    url = f"postgresql://medkb:{SECRET}@127.0.0.1:{free_port()}/kb"
     faq = tmp_path / "faq.md"
     faq.write_text("# Gout\n\n## What is gout?\n\nGout is a painful arthritis of the joints.\n")
     env = {"MEDKB_DATABASE_URL": url}

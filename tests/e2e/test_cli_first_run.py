@@ -12,6 +12,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,12 +24,19 @@ from typer.testing import CliRunner
 
 from medkb.cli.main import app
 from medkb.demo import demo_files
+from tests.api.server import server_env, start_command
+from tests.fixtures_servers import free_port
 
 #: Examples that need a service or a slow model, run by the marked tests below instead.
 NEEDS_POSTGRES = ("postgresql://",)
 NEEDS_MINILM = ("--embedder minilm",)
+#: Examples that serve until stopped, run as a real process by their own test below.
+SERVES = ("medkb serve ",)
 #: What a file name in an example stands for, when it is not made by an earlier example.
 BACKUP_PLACEHOLDER = "./backups/medkb-backup-20261123T060000.000Z"
+KEY_PLACEHOLDER = "key_0123456789abcdef"
+#: The tenant the access examples name; made first for every example but its own creation.
+TENANT = "st-marys"
 
 
 def commands() -> dict[str, typer.main.TyperCommand]:
@@ -115,16 +123,33 @@ def argv(example: str, folder: Path) -> list[str]:
     return shlex.split(example)[1:]
 
 
+def arrange(example: str, args: list[str]) -> list[str]:
+    """Make what ``example`` takes as given (the tenant it names, the key it revokes) in the
+    demo home; return its arguments with the made key's id in place of the placeholder."""
+    names_tenant = TENANT in example or KEY_PLACEHOLDER in args
+    if names_tenant and not example.startswith(f"medkb tenants create {TENANT}"):
+        assert invoke("tenants", "create", TENANT).exit_code == 0
+    if KEY_PLACEHOLDER not in args:
+        return args
+    made = invoke("keys", "create", "--tenant", TENANT, "--json")
+    assert made.exit_code == 0, made.output
+    key_id = json.loads(made.output)["id"]
+    return [key_id if arg == KEY_PLACEHOLDER else arg for arg in args]
+
+
 def test_every_help_example_runs_against_the_demo(workdir: Path, demo_home: Path) -> None:
     prepare_inputs(workdir)
     runnable = [
-        e for e in examples() if not any(mark in e for mark in NEEDS_POSTGRES + NEEDS_MINILM)
+        e
+        for e in examples()
+        if not any(mark in e for mark in NEEDS_POSTGRES + NEEDS_MINILM) and not e.startswith(SERVES)
     ]
     assert len(runnable) >= 15
     for example in runnable:
         shutil.rmtree(workdir / "medkb-data")
         shutil.copytree(demo_home, workdir / "medkb-data")
-        done = invoke(*argv(example, workdir), env={"MEDKB_EMBEDDER": "static"})
+        args = arrange(example, argv(example, workdir))
+        done = invoke(*args, env={"MEDKB_EMBEDDER": "static"})
         assert done.exit_code == 0, f"{example}\n{done.output}"
 
 
@@ -153,6 +178,33 @@ def test_help_example_runs_as_a_real_process(workdir: Path, embed_cache: Path) -
     )
     assert done.returncode == 0, done.stderr
     assert "What are the warning signs of a stroke?" in done.stdout
+
+
+def test_the_serve_example_serves_the_demo_until_stopped(workdir: Path, embed_cache: Path) -> None:
+    """Run as a real process: in-process it would serve forever. Tests listen on 127.0.0.1
+    only, on a free port, so those two options of the example are swapped."""
+    (example,) = [e for e in examples() if e.startswith(SERVES)]
+    port = free_port()
+    args = with_option(argv(example, workdir), "--host", "127.0.0.1")
+    args = with_option(args, "--port", str(port))
+    env = server_env(workdir / "medkb-data", None, embed_cache)
+    server = start_command(
+        [sys.executable, "-m", "medkb.cli", *args], port, env, workdir / "serve.log"
+    )
+    try:
+        with server.client() as client:
+            assert client.get("/health/ready").status_code == 200, server.log.read_text()
+    finally:
+        server.stop()
+    # Uvicorn shuts down cleanly on SIGTERM, then re-raises it: the exit is the signal's.
+    assert server.process.returncode in (0, -signal.SIGTERM), server.log.read_text()
+    assert "Application shutdown complete" in server.log.read_text()
+
+
+def with_option(args: list[str], option: str, value: str) -> list[str]:
+    """``args`` with ``option``'s value replaced (the option must be there)."""
+    at = args.index(option)
+    return [*args[: at + 1], value, *args[at + 2 :]]
 
 
 def test_demo_help_example_does_not_misplace_the_global_home_option() -> None:

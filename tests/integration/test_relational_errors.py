@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from medkb.stores.relational.engine import make_engine
 from medkb.stores.relational.errors import install
 from medkb.stores.relational.schema import tenants
 from medkb.sync.apply import utcnow
+from tests.fixtures_servers import free_port
 
 SECRET = "s3cret"
 
@@ -45,9 +45,7 @@ def test_a_unique_violation_is_a_write_conflict_chained_to_the_driver_error(
 
 
 def test_an_unreachable_postgresql_is_database_unavailable_without_the_password() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # nothing listens there
     engine = make_engine(f"postgresql+psycopg://medkb:{SECRET}@127.0.0.1:{port}/kb")
     try:
         with pytest.raises(DatabaseUnavailable) as raised, engine.connect():
