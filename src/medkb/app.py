@@ -6,25 +6,20 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from medkb.answer.compose import Answerer
 from medkb.config import Settings
 from medkb.embed.base import Embedder
 from medkb.embed.registry import EMBEDDER_NAMES, open_embedder
 from medkb.errors import ConfigError, EmbedderMismatch, InputError, NotFound
 from medkb.graph.traversal import Edge, expand
 from medkb.ingest.loaders import OVERLONG_MODES, Overlong
-from medkb.ingest.pipeline import Ingestor, IngestReport, Progress
-from medkb.ingest.writer import Writer, WriteResult
 from medkb.models import FILTERABLE_KEYS, QAMetadata, QAPair
 from medkb.search.pii import redact_pii
-from medkb.search.results import QueryResult
-from medkb.search.service import QueryOptions, Searcher
-from medkb.stores.objects.local import LocalObjectStore
 from medkb.stores.relational import browse, logs, outbox, pairs, relations
 from medkb.stores.relational import engine as relational
 from medkb.stores.relational.schema import kb_info
@@ -33,6 +28,12 @@ from medkb.stores.vector.registry import COLLECTION_KEY, open_vector_store
 from medkb.sync.apply import drain, utcnow
 from medkb.sync.verify import SyncStatus, VerifyReport, verify
 from medkb.sync.verify import status as sync_status
+
+if TYPE_CHECKING:
+    from medkb.ingest.pipeline import Ingestor, IngestReport, Progress
+    from medkb.ingest.writer import Writer, WriteResult
+    from medkb.search.results import QueryResult
+    from medkb.search.service import Searcher
 
 #: ``medkb update --set KEY=VALUE`` keys stored as columns; any other key goes to ``extra``.
 _METADATA_FIELDS = {f.name for f in dataclasses.fields(QAMetadata)} - {"extra"}
@@ -53,28 +54,52 @@ class KnowledgeBase:
         self.settings, self.engine, self.store, self.embedder = settings, engine, store, embedder
         self.owns_stores = owns_stores
         self.tenant_id = settings.tenant
-        self.writer = Writer(
-            engine=engine,
-            store=store,
-            embedder=embedder,
-            graph=settings.graph,
+
+    # The writer, ingestor and searcher are made on first use: `stats`, `get` and the
+    # admin commands need none of them, nor the answer and triage tables they load.
+
+    @cached_property
+    def writer(self) -> Writer:
+        """The one write path (:mod:`medkb.ingest.writer`)."""
+        from medkb.ingest.writer import Writer
+
+        return Writer(
+            engine=self.engine,
+            store=self.store,
+            embedder=self.embedder,
+            graph=self.settings.graph,
             tenant_id=self.tenant_id,
-            realtime=settings.sync_strategy == "realtime",
-            wait_s=settings.sync.lease_s,
+            realtime=self.settings.sync_strategy == "realtime",
+            wait_s=self.settings.sync.lease_s,
         )
-        self.ingestor = Ingestor(
+
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        """Files and folders → the writer (:mod:`medkb.ingest.pipeline`)."""
+        from medkb.ingest.pipeline import Ingestor
+        from medkb.stores.objects.local import LocalObjectStore
+
+        return Ingestor(
             writer=self.writer,
-            objects=LocalObjectStore(settings.resolved_object_dir()),
-            batch_size=settings.ingest.batch_size,
-            max_file_bytes=int(settings.ingest.max_file_mb * 1e6),
+            objects=LocalObjectStore(self.settings.resolved_object_dir()),
+            batch_size=self.settings.ingest.batch_size,
+            max_file_bytes=int(self.settings.ingest.max_file_mb * 1e6),
         )
-        self.searcher = Searcher(
-            engine=engine,
-            store=store,
-            embedder=embedder,
+
+    @cached_property
+    def searcher(self) -> Searcher:
+        """The query flow with its answerer (:mod:`medkb.search.service`)."""
+        from medkb.answer.compose import Answerer
+        from medkb.search.service import Searcher
+
+        settings = self.settings
+        return Searcher(
+            engine=self.engine,
+            store=self.store,
+            embedder=self.embedder,
             settings=settings.search,
             tenant_id=self.tenant_id,
-            answerer=Answerer(settings.answer, embedder=settings.embedder, encoder=embedder),
+            answerer=Answerer(settings.answer, embedder=settings.embedder, encoder=self.embedder),
             redact_logs=settings.privacy.redact_query_logs,
         )
 
@@ -86,7 +111,8 @@ class KnowledgeBase:
 
     def close(self) -> None:
         """Release connections, files and threads (a tenant view: only its own threads)."""
-        self.searcher.close()
+        if "searcher" in self.__dict__:  # made on first use
+            self.searcher.close()
         if self.owns_stores:
             self.store.close()
             self.engine.dispose()
@@ -159,6 +185,8 @@ class KnowledgeBase:
             raise InputError(f"--depth must be between 0 and {self.settings.graph.max_depth}.")
         if mode not in ("hybrid", "dense", "keyword"):
             raise InputError(f"Unknown mode {mode!r}; use hybrid, dense or keyword.")
+        from medkb.search.service import QueryOptions
+
         options = QueryOptions(
             top_k=top_k or self.settings.search.top_k,
             depth=depth,

@@ -98,6 +98,20 @@ def pair(tmp_path: Path, threshold: int) -> Iterator[tuple[LocalVectorStore, Loc
     writer.close()
 
 
+def test_counting_and_fetching_build_no_index_until_the_first_search(
+    pair: tuple[LocalVectorStore, LocalVectorStore],
+) -> None:
+    """``medkb stats`` opened the store and built three FAISS indexes to print a count."""
+    writer, reader = pair
+    writer.upsert([make("new", 500)])
+    assert reader.count() == 61 and [r.id for r in reader.fetch(["new"])] == ["new"]
+    assert "new" in set(reader.ids())
+    assert reader._indexes == {}  # nothing built yet
+    hits = reader.search(vectors_of(500)[0], field="question", k=1, tenant_id="default")
+    assert [hit.id for hit in hits] == ["new"]
+    assert reader.stats()["full_rebuilds"] == 1
+
+
 def test_a_commit_by_another_process_does_not_rebuild_the_readers_indexes(
     pair: tuple[LocalVectorStore, LocalVectorStore], threshold: int
 ) -> None:
@@ -158,6 +172,7 @@ def test_a_reader_further_behind_than_the_change_log_rebuilds_and_is_exact(
     writer.upsert([make(f"r{i:03d}", i) for i in range(30)])
     reader = open_store(tmp_path / "vectors", threshold)
     try:
+        reader.search(vectors_of(0)[0], field="question", k=1, tenant_id="default")  # built
         writer.delete(["r000", "r001", "r002", "r003"])  # 4 removals; the log keeps 2
         model = Model()
         model.seeds = {f"r{i:03d}": i for i in range(4, 30)}
@@ -235,6 +250,7 @@ def test_a_writer_subprocess_commits_reach_the_reader_without_a_rebuild(
         assert child.stdout.readline().strip() == "done"
 
     try:
+        assert reader.search(vectors_of(0)[0], field="question", k=1, tenant_id="default") == []
         send({"op": "upsert", "records": {f"r{i:03d}": i for i in range(60)}})
         model.seeds = {f"r{i:03d}": i for i in range(60)}
         assert_reader_sees(reader, model)
@@ -249,7 +265,8 @@ def test_a_writer_subprocess_commits_reach_the_reader_without_a_rebuild(
         child.communicate(timeout=60)  # closes its stdin: the writer closes and exits
         reader.close()
     assert child.returncode == 0
-    # The reader built its (empty) indexes once, on open, and applied every commit since.
+    # The reader built its (empty) indexes once, on its first search, and applied every
+    # commit since.
     assert stats["full_rebuilds"] == 1
     assert stats["incremental_refreshes"] == 3
     assert stats["records"] == 59

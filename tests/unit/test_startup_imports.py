@@ -21,10 +21,15 @@ from medkb.stores.relational.engine import head_revision, shipped_head
 SOURCE = str(Path(medkb.__file__).resolve().parents[1])
 #: Libraries that take from a tenth of a second (faiss, alembic) to seconds (torch) to import.
 HEAVY = ("torch", "sentence_transformers", "transformers", "faiss", "alembic", "pandas", "pyarrow")
+#: What ``--help`` needs none of either: the database layer and arrays. (Typer itself
+#: imports pydantic to check option values.)
+STORE_LAYER = ("sqlalchemy", "numpy")
 
 
-def imported_after(code: str, env: dict[str, str] | None = None) -> set[str]:
-    """Top-level packages among :data:`HEAVY` that ``code`` leaves imported."""
+def imported_after(
+    code: str, env: dict[str, str] | None = None, *, watched: tuple[str, ...] = HEAVY
+) -> set[str]:
+    """Top-level packages among ``watched`` that ``code`` leaves imported."""
     script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
     environment = {**os.environ, **(env or {})}
     environment["PYTHONPATH"] = os.pathsep.join([SOURCE, environment.get("PYTHONPATH", "")])
@@ -33,18 +38,19 @@ def imported_after(code: str, env: dict[str, str] | None = None) -> set[str]:
     )
     assert done.returncode == 0, done.stderr
     modules = json.loads(done.stdout.splitlines()[-1])
-    return {name.split(".")[0] for name in modules} & set(HEAVY)
+    return {name.split(".")[0] for name in modules} & set(watched)
 
 
 def test_help_imports_no_heavy_library() -> None:
-    """``--help`` took 1.5 s: it imported the whole package, alembic and faiss included."""
+    """``--help`` took 1.5 s: it imported the whole package, alembic and faiss included;
+    later the access commands brought SQLAlchemy back."""
     code = (
         "from typer.testing import CliRunner\n"
         "from medkb.cli.main import app\n"
         "assert CliRunner().invoke(app, ['--help']).exit_code == 0\n"
         "assert CliRunner().invoke(app, ['query', '--help']).exit_code == 0"
     )
-    assert imported_after(code) == set()
+    assert imported_after(code, watched=HEAVY + STORE_LAYER) == set()
 
 
 def test_static_query_imports_neither_torch_nor_alembic(tmp_path: Path, embed_cache: Path) -> None:
@@ -60,6 +66,23 @@ def test_static_query_imports_neither_torch_nor_alembic(tmp_path: Path, embed_ca
     )
     loaded = imported_after(code)
     assert not loaded & {"torch", "sentence_transformers", "transformers", "alembic"}
+
+
+def test_stats_builds_no_index_and_loads_no_answerer(tmp_path: Path, embed_cache: Path) -> None:
+    """``medkb stats`` loaded faiss (and built three indexes), the triage tables and the
+    ingest pipeline to print counts."""
+    home = tmp_path / "home"
+    with medkb.open(home, embedder="static", cache_dir=embed_cache) as kb:
+        kb.ingest(demo_files()[:1])
+    code = (
+        "import medkb\n"
+        f"with medkb.open({str(home)!r}, cache_dir={str(embed_cache)!r}) as kb:\n"
+        "    assert kb.stats()['vector_pairs'] > 0\n"
+        "import sys\n"
+        "assert 'medkb.answer.triage' not in sys.modules, 'triage'\n"
+        "assert 'medkb.ingest.pipeline' not in sys.modules, 'pipeline'"
+    )
+    assert imported_after(code) == set()
 
 
 def test_shipped_head_matches_alembic() -> None:

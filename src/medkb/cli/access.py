@@ -7,15 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import sqlalchemy as sa
 import typer
 
-from medkb.access import audit, keys
 from medkb.cli.context import console, handled, print_json, state
 from medkb.cli.help import TidyGroup
-from medkb.stores.relational import engine as relational
+
+if TYPE_CHECKING:  # imported where used: `medkb --help` loads no database driver
+    import sqlalchemy as sa
+
+    from medkb.access import keys
 
 T = TypeVar("T")
 tenants_app = typer.Typer(
@@ -38,6 +40,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tex
 
 @contextmanager
 def _engine(ctx: typer.Context) -> Iterator[sa.Engine]:
+    from medkb.stores.relational import engine as relational
+
     settings = state(ctx).settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = relational.make_engine(settings.resolved_database_url())
@@ -54,6 +58,8 @@ def _run(ctx: typer.Context, work: Callable[[sa.Engine], T]) -> T:
 
 
 def _cli_audit(engine: sa.Engine, tenant_id: str, action: str, target: str, **detail: Any) -> None:
+    from medkb.access import audit
+
     audit.record(
         engine,
         audit.AuditEntry(
@@ -72,6 +78,7 @@ def tenants_create(
 
     Example: medkb tenants create st-marys --name "St Mary's Hospital"
     """
+    from medkb.access import keys
 
     def work(engine: sa.Engine) -> None:
         keys.create_tenant(engine, tenant_id, name=name)
@@ -87,6 +94,8 @@ def tenants_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
     Example: medkb tenants list --json
     """
+    from medkb.access import keys
+
     found = _run(ctx, keys.list_tenants)
     if json_out:
         print_json(found)
@@ -107,6 +116,7 @@ def keys_create(
 
     Example: medkb keys create --tenant st-marys --scopes query,write --name web-app
     """
+    from medkb.access import keys
 
     def work(engine: sa.Engine) -> keys.IssuedKey:
         issued = keys.create_key(engine, tenant_id=tenant, scopes=scopes.split(","), name=name)
@@ -138,6 +148,8 @@ def keys_list(
 
     Example: medkb keys list --tenant st-marys
     """
+    from medkb.access import keys
+
     found = _run(ctx, lambda engine: keys.list_keys(engine, tenant_id=tenant))
     if json_out:
         print_json(found)
@@ -159,6 +171,7 @@ def keys_revoke(
 
     Example: medkb keys revoke key_0123456789abcdef
     """
+    from medkb.access import keys
 
     def work(engine: sa.Engine) -> None:
         found = {k["id"]: k for k in keys.list_keys(engine)}
@@ -179,6 +192,7 @@ def keys_rotate(
 
     Example: medkb keys rotate key_0123456789abcdef
     """
+    from medkb.access import keys
 
     def work(engine: sa.Engine) -> keys.IssuedKey:
         issued = keys.rotate_key(engine, key_id)
@@ -199,6 +213,8 @@ def audit_list(
 
     Example: medkb audit list --tenant st-marys --limit 20
     """
+    from medkb.access import audit
+
     found = _run(ctx, lambda engine: audit.entries(engine, tenant_id=tenant, limit=limit))
     if json_out:
         print_json(found)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from medkb.cli.context import handled, state
-from medkb.config import Settings
 from medkb.errors import ConfigError, missing_dependency
+
+if TYPE_CHECKING:
+    from medkb.config import Settings
 
 #: Addresses ``--no-auth`` may bind to: this machine only.
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

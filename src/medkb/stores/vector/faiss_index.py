@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
 import numpy.typing as npt
 
@@ -29,8 +28,20 @@ Ids = npt.NDArray[np.int64]
 #: Compact a flat index once this fraction of its vectors are tombstones.
 FLAT_MAX_TOMBSTONE_RATIO = 0.1
 
+
+
+class _LazyFaiss:
+    """The ``faiss`` module, imported on first use: it takes a third of a second, and a
+    process that only counts or fetches records never needs it."""
+
+    def __getattr__(self, name: str) -> Any:
+        import faiss
+
+        return getattr(faiss, name)
+
+
 # faiss-cpu's bundled stubs lack SearchParametersHNSW, ``sel=`` and IndexIDMap internals.
-_faiss: Any = faiss
+_faiss: Any = _LazyFaiss()
 
 
 @dataclass(frozen=True)

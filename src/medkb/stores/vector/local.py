@@ -6,9 +6,10 @@ Layout of the store's directory::
                             three embeddings as float32 blobs. The only source of truth.
     <field>.hnsw.faiss      optional cache of an HNSW index, written on close()
 
-On open the FAISS indexes are rebuilt from the sidecar (exact ``IndexFlatIP`` up to
-``exact_threshold`` records, HNSW above) or, for HNSW, read from the cache when the cache
-was written at the sidecar's current generation. Every write is one SQLite transaction, so
+On the first search the FAISS indexes are built from the sidecar (exact ``IndexFlatIP``
+up to ``exact_threshold`` records, HNSW above) or, for HNSW, read from the cache when the
+cache was written at the sidecar's current generation; counts and fetches read the sidecar
+alone and never build them. Every write is one SQLite transaction, so
 a crash loses at most the write in flight, which the relational store's outbox re-applies.
 
 Several processes may share the directory. A process notices another's commit through
@@ -121,14 +122,16 @@ class LocalVectorStore:
         self._closed = False
         self._data_version = -1
         self._position = Position(seq=0, vid=0, unlogged=0)
+        #: Built on the first search (or stats), not on open: counts and fetches read the
+        #: sidecar alone, so a process that only asks those never builds an index.
         self._indexes: dict[VectorField, AnnIndex] = {}
+        self._loaded = False
         self._dirty = False
         self._counters = dict.fromkeys(_COUNTERS, 0)
         #: Records per tenant, valid for ``_data_version``; cleared on every change.
         self._tenant_counts: dict[str, int] = {}
         try:
             self._check_dimension()
-            self._reload()
         except BaseException:
             self._db.close()
             raise
@@ -195,6 +198,7 @@ class LocalVectorStore:
         else:
             self._indexes, self._dirty = fresh, True
             self._counters["full_rebuilds"] += 1
+        self._loaded = True
 
     @contextmanager
     def _snapshot(self) -> Iterator[None]:
@@ -264,8 +268,12 @@ class LocalVectorStore:
         return int(self._db.execute("PRAGMA data_version").fetchone()[0])
 
     def _refresh(self) -> None:
-        """Apply what other processes committed to the sidecar since we last looked."""
+        """Build the indexes on first use; later, apply what other processes committed to
+        the sidecar since we last looked."""
         self._check_open()
+        if not self._loaded:
+            self._reload()
+            return
         version = self._current_data_version()
         if version != self._data_version:
             # Read before the changes: a commit landing in between is seen next time too.
@@ -337,7 +345,8 @@ class LocalVectorStore:
                 f"Writing to the local vector store at {self.directory} failed: {exc}. "
                 "Check free disk space and that no other process holds a write lock."
             ) from exc
-        self._catch_up()
+        if self._loaded:  # otherwise the first search builds from the sidecar, this included
+            self._catch_up()
 
     def _insert_all(self, records: list[VectorRecord]) -> None:
         self._remove_rows([record.id for record in records])
@@ -436,7 +445,7 @@ class LocalVectorStore:
         """Return the stored records for ``ids`` in that order (missing ids are skipped)."""
         found: dict[str, VectorRecord] = {}
         with self._lock:
-            self._refresh()
+            self._check_open()
             for chunk in _chunks(list(ids), 500):
                 marks = ", ".join("?" * len(chunk))
                 rows = self._db.execute(
@@ -467,14 +476,14 @@ class LocalVectorStore:
     def ids(self, tenant_id: str | None = None) -> Iterator[str]:
         """Every stored id (of one tenant, or all), in id order."""
         with self._lock:
-            self._refresh()
+            self._check_open()
             rows = self._db.execute(*_tenant_query("id", tenant_id, "ORDER BY id")).fetchall()
         return iter([str(row[0]) for row in rows])
 
     def count(self, tenant_id: str | None = None) -> int:
         """Number of stored records (of one tenant, or all)."""
         with self._lock:
-            self._refresh()
+            self._check_open()
             return int(self._db.execute(*_tenant_query("count(*)", tenant_id)).fetchone()[0])
 
     def close(self) -> None:
