@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from medkb.models import Embeddings, QAMetadata, QAPair
 from medkb.stores.relational import engine as relational
-from medkb.stores.relational import outbox, pairs
+from medkb.stores.relational import outbox, pairs, relations
 
 NOW = datetime(2026, 12, 4, tzinfo=UTC)
 Work = Callable[[sa.Connection], object]
@@ -90,6 +90,17 @@ def update_one(conn: sa.Connection) -> None:
 
 def claim_some(conn: sa.Connection) -> None:
     outbox.claim(conn, now=NOW, limit=100, owner="bench")
+
+
+def neighbours_of_a_batch(conn: sa.Connection) -> None:
+    relations.neighbour_ids(conn, [f"p{n:06d}" for n in range(0, 640, 10)], tenant_id="default")
+
+
+def test_finding_a_batchs_graph_neighbours_does_not_walk_the_tenant(tmp_path: Path) -> None:
+    """Without statistics SQLite read ``tenant_id = ?`` as selecting ten rows and walked all
+    of the tenant's pairs for every batch written (measured: +12,150 hundred steps for 3,000
+    more pairs; 40 % of a 5,000-pair ingest)."""
+    assert growth(tmp_path, neighbours_of_a_batch) <= 5
 
 
 def test_deleting_a_pair_does_not_scan_the_keyword_index(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from medkb.errors import RelationalStoreError, missing_dependency
 from medkb.stores.relational.errors import install, shown_url, translate
+from medkb.stores.relational.planner import seed_statistics
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -121,9 +122,14 @@ def at_head(engine: sa.Engine) -> bool:
 
 
 def upgrade(engine: sa.Engine) -> None:
-    """Apply every pending migration, each in its own transaction."""
-    if at_head(engine):
-        return
+    """Apply every pending migration, each in its own transaction; on SQLite, give the
+    planner the statistics of :mod:`.planner`."""
+    if not at_head(engine):
+        _migrate(engine)
+    seed_statistics(engine)
+
+
+def _migrate(engine: sa.Engine) -> None:
     from alembic import command
 
     config = _alembic_config()

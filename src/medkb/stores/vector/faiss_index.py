@@ -29,7 +29,6 @@ Ids = npt.NDArray[np.int64]
 FLAT_MAX_TOMBSTONE_RATIO = 0.1
 
 
-
 class _LazyFaiss:
     """The ``faiss`` module, imported on first use: it takes a third of a second, and a
     process that only counts or fetches records never needs it."""
