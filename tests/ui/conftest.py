@@ -8,6 +8,8 @@ unless ``MEDKB_REQUIRE_SERVICES=1`` (CI), where they fail.
 
 from __future__ import annotations
 
+import re
+import shlex
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from medkb.cli.ui import ui_command
 from medkb.demo import demo_files
 from tests.api.conftest import wait_job
 from tests.api.server import Server, make_keys, server_env, start_command, start_server
@@ -84,14 +87,24 @@ def stack(
     ui = None
     try:
         xss_id = _seed(api)
-        command = [sys.executable, "-m", "medkb.cli", "ui", "--api-url", api.url,
-                   "--port", str(ui_port)]  # fmt: skip
+        command = [sys.executable, "-m", "medkb.cli", *ui_example(api.url, ui_port)]
         ui = start_command(command, ui_port, env, home / "ui.log")
         yield Stack(api=api, ui_url=ui.url, key=key, xss_id=xss_id)
     finally:
         if ui is not None:
             ui.stop()
         api.stop()
+
+
+def ui_example(api_url: str, port: int) -> list[str]:
+    """The arguments of ``medkb ui --help``'s example, pointed at ``api_url`` and ``port``
+    (so the example is what the browser tests run)."""
+    found = re.search(r"Example: medkb (.+)", ui_command.__doc__ or "")
+    assert found, "medkb ui --help has no example"
+    args = shlex.split(found.group(1))
+    for option, value in (("--api-url", api_url), ("--port", str(port))):
+        args[args.index(option) + 1] = value
+    return args
 
 
 def _seed(api: Server) -> str:

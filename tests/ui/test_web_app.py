@@ -119,6 +119,9 @@ def test_a_pair_is_edited_drawn_and_deleted(page: Any, stack: Stack) -> None:
     page.wait_for_selector("#pair-graph svg.graph")
     assert page.locator("#pair-graph g.node").count() >= 2  # the pair and a neighbour
     assert page.locator("#pair-graph g.edge").count() >= 1
+    one_hop = page.locator("#pair-graph g.node").count()
+    page.select_option("#graph-depth", "2")
+    page.locator("#pair-graph g.node").nth(one_hop).wait_for()  # more pairs at two hops
     screenshot(page, "pair-graph")
     _open(page, made["id"])
     page.fill("#edit-question", "What is a stye (hordeolum)?")

@@ -40,13 +40,13 @@ export async function analyticsView(root, api) {
       h("figure", { id: "chart-per-day" }, barChart(perDay, { title: "Queries per day" })),
       h("figure", { id: "chart-latency" }, barChart([
         { label: "p50", value: latency.p50 || 0 }, { label: "p95", value: latency.p95 || 0 },
-      ], { title: `Latency percentiles (ms, ${latency.count} queries)`, unit: " ms", width: 280 })),
+      ], { title: `Latency percentiles (ms, ${latency.count} queries)`, unit: " ms" })),
       h("figure", { id: "chart-top" }, hbarChart(
         data.popular_pairs.map((p) => ({ label: p.question, value: p.hits })),
         { title: "Top questions (times retrieved)" })),
       h("figure", { id: "chart-feedback" }, barChart(
         Object.entries(ratings).map(([stars, n]) => ({ label: `${stars}★`, value: n })),
-        { title: `Feedback (${data.feedback.count} ratings)`, width: 280 }))));
+        { title: `Feedback (${data.feedback.count} ratings)` }))));
 }
 
 /** One bar per day of the window, days without a row at zero. */

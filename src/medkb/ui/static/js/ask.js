@@ -44,7 +44,7 @@ async function answer(api, text, turn, ask) {
   const handlers = {
     notice: (data) => {
       urgent.hidden = false;
-      replace(urgent, h("strong", {}, "Urgent"), " ", data.notice);
+      replace(urgent, data.notice);
     },
     sources: (data) => replace(sources, data.sources.map(sourceItem)),
     answer: (data) => body.append(...cited(data.text)),

@@ -1,5 +1,5 @@
 // Building the page from data without ever parsing it as HTML: every string from the API
-// becomes a text node (no innerHTML), so markup in a pair shows as text, never runs.
+// becomes a text node (never parsed as HTML), so markup in a pair shows as text, never runs.
 
 /** An element: h("a", {href: "#x", class: "c", onclick: fn}, "text", child, [more]). */
 export function h(tag, attrs = {}, ...children) {

@@ -55,7 +55,7 @@ function pairTable(items, open) {
 /** One pair: its edit form, delete button and graph neighbourhood. */
 async function showPair(api, id, where, reload) {
   const path = `/v1/pairs/${encodeURIComponent(id)}`;
-  const [pair, graph] = await Promise.all([api.get(path), api.get(`${path}/graph`, { depth: 2 })]);
+  const pair = await api.get(path);
   const question = h("textarea", { id: "edit-question", rows: 2 });
   const response = h("textarea", { id: "edit-response", rows: 6 });
   const category = h("input", { id: "edit-category" });
@@ -95,7 +95,16 @@ async function showPair(api, id, where, reload) {
       replace(status, note("error", err.message));
     }
   });
-  replace(where, form, h("div", { class: "card" }, h("h2", {}, "Graph neighbourhood"),
-    drawGraph(graph, (next) => showPair(api, next, where, reload))));
+  const picture = h("div");
+  const drawAt = async (depth) => {
+    const graph = await api.get(`${path}/graph`, { depth });
+    replace(picture, drawGraph(graph, (next) => showPair(api, next, where, reload)));
+  };
+  const hops = h("select", { id: "graph-depth", "aria-label": "Hops",
+    onchange: () => drawAt(Number(hops.value)) },
+  h("option", { value: 1 }, "1 hop"), h("option", { value: 2 }, "2 hops"));
+  await drawAt(1);
+  replace(where, form, h("div", { class: "card" }, h("h2", {}, "Graph neighbourhood "), hops,
+    picture));
   where.scrollIntoView({ block: "start" });
 }
