@@ -37,7 +37,7 @@ def query(request: Request, body: QueryIn, caller: Reader) -> JSONResponse:
     return idempotent(request, caller, body.model_dump(), work)
 
 
-_STREAM_DOC = {
+_STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Server-Sent Events: `notice` (first, only for an emergency), "
         "`sources`, `answer` (pieces of the text), then `done` with the POST /v1/query object.",
@@ -57,7 +57,7 @@ _STREAM_DOC = {
     "/query/stream",
     summary="Ask a question, answer streamed",
     response_class=StreamingResponse,
-    responses=_STREAM_DOC,  # type: ignore[arg-type]
+    responses=_STREAM_DOC,
 )
 def query_stream(request: Request, body: QueryIn, caller: Reader) -> Any:
     """The answer as Server-Sent Events, urgent notice first (see ``medkb.api.stream``).
@@ -72,7 +72,7 @@ def query_stream(request: Request, body: QueryIn, caller: Reader) -> Any:
     if "Idempotent-Replayed" in answered.headers:
         headers["Idempotent-Replayed"] = answered.headers["Idempotent-Replayed"]
     return StreamingResponse(
-        stream.stream(json.loads(answered.body)),
+        stream.stream(json.loads(bytes(answered.body))),
         media_type="text/event-stream",
         headers=headers,
     )
