@@ -116,6 +116,8 @@ def test_a_pair_is_edited_drawn_and_deleted(page: Any, stack: Stack) -> None:
         }).json()  # fmt: skip
     sign_in(page, stack, "#/admin/pairs")
     page.wait_for_selector("#pair-table table")
+    assert page.locator("#pair-table tbody tr").count() == 25  # one page
+    screenshot(page, "pairs")
     _open(page, "demo-002")
     page.wait_for_selector("#pair-graph svg.graph")
     assert page.locator("#pair-graph g.node").count() >= 2  # the pair and a neighbour
@@ -137,7 +139,7 @@ def test_a_pair_is_edited_drawn_and_deleted(page: Any, stack: Stack) -> None:
         page.click("#delete-pair")
         page.wait_for_selector(f"text=Deleted {made['id']}.")
         assert api.get(f"/v1/pairs/{made['id']}").status_code == 404
-    screenshot(page, "pairs")
+    screenshot(page, "pair-deleted")
 
 
 def test_sync_and_analytics_pages_render_their_plots(page: Any, stack: Stack) -> None:

@@ -40,13 +40,13 @@ export async function analyticsView(root, api) {
       h("figure", { id: "chart-per-day" }, barChart(perDay, { title: "Queries per day" })),
       h("figure", { id: "chart-latency" }, barChart([
         { label: "p50", value: latency.p50 || 0 }, { label: "p95", value: latency.p95 || 0 },
-      ], { title: `Latency percentiles (ms, ${latency.count} queries)`, unit: " ms" })),
+      ], { title: `Latency percentiles (ms, ${plural(latency.count, "query", "queries")})`, unit: " ms" })),
       h("figure", { id: "chart-top" }, hbarChart(
         data.popular_pairs.map((p) => ({ label: p.question, value: p.hits })),
         { title: "Top questions (times retrieved)" })),
       h("figure", { id: "chart-feedback" }, barChart(
         Object.entries(ratings).map(([stars, n]) => ({ label: `${stars}★`, value: n })),
-        { title: `Feedback (${data.feedback.count} ratings)` }))));
+        { title: `Feedback (${plural(data.feedback.count, "rating")})` }))));
 }
 
 /** One bar per day of the window, days without a row at zero. */
@@ -70,4 +70,8 @@ function stat(label, value) {
 function keyValues(object) {
   return h("table", { class: "kv" }, h("tbody", {}, Object.entries(object).map(([k, v]) =>
     h("tr", {}, h("th", {}, k), h("td", {}, typeof v === "object" && v !== null ? JSON.stringify(v) : String(v))))));
+}
+
+function plural(n, one, many = `${one}s`) {
+  return `${n} ${n === 1 ? one : many}`;
 }

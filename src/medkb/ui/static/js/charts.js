@@ -55,8 +55,9 @@ function niceMax(value) {
   return 10 * magnitude;
 }
 
+/** Label at most ~10 bars, evenly, counting back from the last (today's) bar. */
 function labelEvery(count, i) {
-  return count <= 10 || i % Math.ceil(count / 10) === 0 || i === count - 1;
+  return count <= 10 || (count - 1 - i) % Math.ceil(count / 10) === 0;
 }
 
 function fmt(value) {

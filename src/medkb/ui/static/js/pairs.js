@@ -27,7 +27,9 @@ export async function pairsView(root, api) {
     const shown = state.items.filter((p) => !words ||
       `${p.id} ${p.question} ${p.response}`.toLowerCase().includes(words));
     table.dataset.page = String(state.index + 1);
-    replace(table, pairTable(shown, (pair) => showPair(api, pair.id, detail, load)));
+    replace(table, shown.length || !words
+      ? pairTable(shown, (pair) => showPair(api, pair.id, detail, load))
+      : h("p", {}, "No pair on this page matches; try the next page."));
     replace(pager,
       h("button", { type: "button", disabled: state.index === 0,
         onclick: () => { state.index -= 1; load(); } }, "Previous"),
