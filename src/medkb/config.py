@@ -258,6 +258,16 @@ class ApiSettings(BaseModel):
     max_body_kb: int = Field(
         1024, ge=1, description="Largest JSON request body accepted, in kilobytes."
     )
+    cors_origins: str = Field(
+        "http://127.0.0.1:8501,http://localhost:8501",
+        description="Comma-separated browser origins allowed to call the API (CORS), e.g. "
+        "the web app's 'https://kb.example.org'; the default is `medkb ui` on this machine; "
+        "empty allows none, '*' any.",
+    )
+
+    def cors_origin_list(self) -> list[str]:
+        """``cors_origins`` as a list, blanks dropped."""
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
 
 
 class PrivacySettings(BaseModel):

@@ -26,6 +26,10 @@ OPERATIONS: dict[tuple[str, str], tuple[Call, int]] = {
     ("delete", "/v1/pairs/{qa_id}"): (lambda s: {}, 404),
     ("get", "/v1/pairs/{qa_id}/graph"): (lambda s: {}, 404),
     ("post", "/v1/query"): (lambda s: {"json": {"query": f"{A_MARK} fever symptoms"}}, 200),
+    ("post", "/v1/query/stream"): (
+        lambda s: {"json": {"query": f"{A_MARK} fever symptoms"}},
+        200,
+    ),
     ("post", "/v1/feedback"): (
         lambda s: {"json": {"query_log_id": s.a_query_log, "rating": 1}},
         404,

@@ -72,6 +72,9 @@ def test_query_answers_like_the_cli_and_feedback_and_analytics_follow(api: Seede
     assert stats["latency_ms"]["count"] >= 2
     assert stats["latency_ms"]["p50"] <= stats["latency_ms"]["p95"]
     assert stats["feedback"]["count"] >= 2
+    today = stats["per_day"][-1]  # queries and feedback per day come from the query logs
+    assert today["queries"] >= 2 and today["feedback"] >= 2 and today["avg_response_time_ms"] > 0
+    assert sum(day["queries"] for day in stats["per_day"]) == stats["latency_ms"]["count"]
     assert api.a_pairs[1] in {p["id"] for p in stats["popular_pairs"]}
     assert graph["id"] == api.a_pairs[0]
     assert api.a_pairs[0] in {n["id"] for n in graph["nodes"]}

@@ -31,7 +31,7 @@ from tests.fixtures_servers import free_port
 NEEDS_POSTGRES = ("postgresql://",)
 NEEDS_MINILM = ("--embedder minilm",)
 #: Examples that serve until stopped, run as a real process by their own test below.
-SERVES = ("medkb serve ",)
+SERVES = ("medkb serve ", "medkb ui ")
 #: What a file name in an example stands for, when it is not made by an earlier example.
 BACKUP_PLACEHOLDER = "./backups/medkb-backup-20261123T060000.000Z"
 KEY_PLACEHOLDER = "key_0123456789abcdef"
@@ -183,7 +183,7 @@ def test_help_example_runs_as_a_real_process(workdir: Path, embed_cache: Path) -
 def test_the_serve_example_serves_the_demo_until_stopped(workdir: Path, embed_cache: Path) -> None:
     """Run as a real process: in-process it would serve forever. Tests listen on 127.0.0.1
     only, on a free port, so those two options of the example are swapped."""
-    (example,) = [e for e in examples() if e.startswith(SERVES)]
+    (example,) = [e for e in examples() if e.startswith("medkb serve ")]
     port = free_port()
     args = with_option(argv(example, workdir), "--host", "127.0.0.1")
     args = with_option(args, "--port", str(port))

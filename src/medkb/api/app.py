@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
 from medkb import __version__
@@ -66,8 +67,32 @@ def create_app(
         app.include_router(module.router)
     app.middleware("http")(_body_limit(settings))
     app.middleware("http")(_observe)
+    _allow_origins(app, settings)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _allow_origins(app: FastAPI, settings: Settings) -> None:
+    """Let the browsers of ``MEDKB_API__CORS_ORIGINS`` call the API (the web app of
+    ``medkb ui`` is served from another origin than the API). Keys travel in headers, not
+    cookies, so credentials are not allowed; added last, so it also answers preflights."""
+    origins = settings.api.cors_origin_list()
+    if not origins:
+        return
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_methods=["GET", "POST", "PATCH", "DELETE"],
+        allow_headers=[
+            "Authorization",
+            "X-API-Key",
+            "Content-Type",
+            "Idempotency-Key",
+            "X-Request-ID",
+        ],
+        expose_headers=["X-Request-ID", "Retry-After", "Idempotent-Replayed"],
+        max_age=600,
+    )
 
 
 async def _observe(

@@ -103,7 +103,9 @@ class JobRunner:
             log.exception("ingest job %s failed", job_id)
             self._set(job_id, state="failed", error=str(exc))
             return
-        self._set(job_id, state="done", done=len(files), current=None, report=report)
+        # Progress counted pairs while running; a finished job reads "all files of all".
+        n = len(files)
+        self._set(job_id, state="done", done=n, total=n, current=None, report=report)
         shutil.rmtree(folder, ignore_errors=True)
         self.on_done(report)
 

@@ -32,6 +32,7 @@ from medkb.cli.opening import metadata_edits, read, run
 from medkb.cli.serve import serve_command
 from medkb.cli.sync import sync_app
 from medkb.cli.transfer import export_command, import_command
+from medkb.cli.ui import ui_command
 from medkb.cli.worker import worker_command
 from medkb.errors import InputError
 
@@ -46,6 +47,7 @@ app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.command("serve")(serve_command)
+app.command("ui")(ui_command)
 app.command("eval")(evaluate_command)
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)

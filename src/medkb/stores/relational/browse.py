@@ -50,25 +50,46 @@ def page_pairs(
 def queries_per_day(
     conn: sa.Connection, *, tenant_id: str, days: int, today: date
 ) -> list[dict[str, Any]]:
-    """Per day of the last ``days``: queries, mean latency, writes and feedback."""
+    """Per day of the last ``days`` with any activity: queries, mean latency and feedback
+    (aggregated from ``query_logs``, which the query path writes) and the writes counted
+    in ``analytics`` (whose query and feedback columns are no longer written)."""
     since = today - timedelta(days=days - 1)
-    rows = conn.execute(
-        sa.select(analytics)
-        .where(analytics.c.tenant_id == tenant_id, analytics.c.date >= since)
-        .order_by(analytics.c.date)
+    start = datetime(since.year, since.month, since.day, tzinfo=UTC)
+    found: dict[str, dict[str, Any]] = {}
+
+    def day(key: Any) -> dict[str, Any]:
+        name = str(key)[:10]
+        return found.setdefault(
+            name,
+            {"date": name, "queries": 0, "avg_response_time_ms": 0.0,
+             "ingested": 0, "updated": 0, "deleted": 0, "feedback": 0},
+        )  # fmt: skip
+
+    for row in conn.execute(
+        sa.select(analytics).where(analytics.c.tenant_id == tenant_id, analytics.c.date >= since)
+    ):
+        entry = day(row.date.isoformat())
+        entry.update(
+            ingested=row.ingested_count, updated=row.updated_count, deleted=row.deleted_count
+        )
+    for when, count, mean in _logged(conn, query_logs.c.created_at, tenant_id, start):
+        day(when).update(queries=count, avg_response_time_ms=round(mean, 2))
+    for when, count, _mean in _logged(conn, query_logs.c.feedback_at, tenant_id, start):
+        day(when)["feedback"] = count
+    return [found[name] for name in sorted(found)]
+
+
+def _logged(
+    conn: sa.Connection, column: Any, tenant_id: str, start: datetime
+) -> list[tuple[Any, int, float]]:
+    """(day, rows, mean latency) of the tenant's query logs by the day of ``column``."""
+    when = sa.func.date(column)
+    query = (
+        sa.select(when, sa.func.count(), sa.func.avg(query_logs.c.response_time_ms))
+        .where(query_logs.c.tenant_id == tenant_id, column >= start)
+        .group_by(when)
     )
-    return [
-        {
-            "date": row.date.isoformat(),
-            "queries": row.query_count,
-            "avg_response_time_ms": round(row.avg_response_time_ms, 2),
-            "ingested": row.ingested_count,
-            "updated": row.updated_count,
-            "deleted": row.deleted_count,
-            "feedback": row.feedback_count,
-        }
-        for row in rows
-    ]
+    return [(row[0], int(row[1]), float(row[2] or 0.0)) for row in conn.execute(query)]
 
 
 def latencies(conn: sa.Connection, *, tenant_id: str, since: Any) -> list[float]:
