@@ -16,7 +16,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import click
 import typer
 from pydantic import BaseModel
 from pydantic_settings import BaseSettings
@@ -110,10 +109,11 @@ def unknown_metrics(texts: Iterable[str]) -> set[str]:
 
 def command_problems(args: list[str]) -> list[str]:
     """Why ``medkb <args>`` would not run: an unknown command or option ([] when it would)."""
-    command: click.Command = typer.main.get_command(app)
+    # typer carries its own copy of click: look for sub-commands, not for a click type.
+    command: Any = typer.main.get_command(app)
     path: list[str] = []
     rest = list(args)
-    while isinstance(command, click.Group) and rest and not rest[0].startswith("-"):
+    while hasattr(command, "commands") and rest and not rest[0].startswith("-"):
         name = rest.pop(0)
         path.append(name)
         allowed = NOT_YET_MERGED_COMMANDS.get(name, frozenset()) if len(path) == 1 else None
@@ -126,7 +126,7 @@ def command_problems(args: list[str]) -> list[str]:
     return _option_problems(command, path, rest)
 
 
-def _option_problems(command: click.Command, path: list[str], rest: list[str]) -> list[str]:
+def _option_problems(command: Any, path: list[str], rest: list[str]) -> list[str]:
     pending = NOT_YET_MERGED_COMMANDS.get(path[0], frozenset()) if path else frozenset()
     options = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
     problems = []
