@@ -66,9 +66,13 @@ smoke() {
   curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null
   step "start until /health/ready" "$start"
   podman_ exec "$name" medkb tenants create smoke >/dev/null
-  key=$(podman_ exec "$name" medkb keys create --tenant smoke --scope query --scope write --json \
+  key=$(podman_ exec "$name" medkb keys create --tenant smoke --scopes query,write --json \
     | python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')
-  podman_ exec "$name" medkb --embedder minilm ingest --tenant smoke /opt/medkb/demo-data >/dev/null
+  # The bundled demo Q&A, ingested by a second process next to the running server.
+  podman_ exec -e MEDKB_TENANT=smoke "$name" sh -c \
+    'medkb ingest "$(python -c "import medkb.demo as d, os; print(os.path.dirname(d.__file__))")/qa.jsonl"' \
+    >/dev/null
+  step "tenant, key and ingest" "$start"
   answer=$(curl -fsS -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
     -d '{"query": "What are the symptoms of diabetes?"}' "http://127.0.0.1:$port/v1/query")
   echo "$answer"
