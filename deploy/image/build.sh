@@ -6,6 +6,7 @@
 #   sudo deploy/image/build.sh                 # localhost/medkb:cpu
 #   sudo VARIANT=cuda deploy/image/build.sh    # localhost/medkb:cuda
 #   sudo SMOKE=1 deploy/image/build.sh         # ... and check the image answers
+#   sudo BUILD=0 SMOKE=1 deploy/image/build.sh # only check an image built before
 #
 # Needs podman, buildah and debootstrap (apt-get install -y podman buildah debootstrap), and
 # runc where crun refuses this host's cgroups (hybrid v1/v2: RUNTIME=runc). Behind a
@@ -23,6 +24,7 @@ RUNTIME=${RUNTIME:-}
 PIP_CERT_FILE=${PIP_CERT_FILE:-}
 WHEELS=${WHEELS:-}
 SMOKE=${SMOKE:-0}
+BUILD=${BUILD:-1}
 # Some hosts refuse the runtime's default rlimits (no CAP_SYS_RESOURCE): ask for small ones.
 LIMITS=(--ulimit nofile=4096:4096 --ulimit nproc=4096:4096)
 
@@ -56,10 +58,11 @@ build_image() {
 }
 
 smoke() {
-  local start port name key answer; start=$(date +%s)
-  port=${PORT:-18080}; name=medkb-smoke-$$
+  local start port key answer; start=$(date +%s)
+  port=${PORT:-18080}; SMOKE_NAME=medkb-smoke-$$
+  local name=$SMOKE_NAME
   podman_ run -d --rm --name "$name" "${LIMITS[@]}" -p "127.0.0.1:$port:8000" "$TAG" >/dev/null
-  trap 'podman_ rm -f "$name" >/dev/null 2>&1 || true' EXIT
+  trap 'podman_ rm -f "$SMOKE_NAME" >/dev/null 2>&1 || true' EXIT
   for _ in $(seq 120); do
     curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break; sleep 1
   done
@@ -80,8 +83,7 @@ smoke() {
 }
 
 total=$(date +%s)
-make_base
-build_image
+if [[ "$BUILD" == 1 ]]; then make_base; build_image; fi
 podman image inspect "$TAG" --format 'image size: {{.Size}} bytes' >&2
 if [[ "$SMOKE" == 1 ]]; then smoke; fi
 step "total" "$total"
