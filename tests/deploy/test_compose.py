@@ -178,3 +178,33 @@ def test_dashboards_and_alerts_use_exported_metrics() -> None:
     exprs += [rule["expr"] for group in alerts["groups"] for rule in group["rules"]]
     assert unknown_metrics(exprs) == set()
     assert unknown_metrics(["rate(medkb_queries_totl[5m])"]) == {"medkb_queries_totl"}
+
+
+def promtool(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run Prometheus's own checker (Debian package ``prometheus``)."""
+    binary = tool("promtool")
+    if binary is None:
+        pytest.fail("promtool is missing: apt-get install -y --no-install-recommends prometheus")
+    return subprocess.run([binary, *args], capture_output=True, text=True, timeout=60)
+
+
+def test_prometheus_config_and_alerts_pass_promtool(tmp_path: Path) -> None:
+    config = (COMPOSE / "prometheus" / "prometheus.yml").read_text()
+    rules = COMPOSE / "prometheus" / "alerts.yml"
+    # The config names the rules where the compose file mounts them.
+    local = tmp_path / "prometheus.yml"
+    local.write_text(config.replace("/etc/prometheus/alerts.yml", str(rules)))
+    for args in (("check", "config", str(local)), ("check", "rules", str(rules))):
+        done = promtool(*args)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_alerts_fire_when_they_should(tmp_path: Path) -> None:
+    """alerts_test.yml: backlog, API down and 5xx alerts fire after their `for`, not before."""
+    done = promtool("test", "rules", str(COMPOSE / "prometheus" / "alerts_test.yml"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    broken = tmp_path / "alerts.yml"
+    broken.write_text((COMPOSE / "prometheus" / "alerts.yml").read_text().replace("5000", "7000"))
+    test = tmp_path / "alerts_test.yml"
+    test.write_text((COMPOSE / "prometheus" / "alerts_test.yml").read_text())
+    assert promtool("test", "rules", str(test)).returncode != 0
