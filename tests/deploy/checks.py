@@ -2,8 +2,8 @@
 
 The deploy files (``deploy/``) name environment variables, ``medkb`` commands and metric
 names. Each must be one medkb really reads, runs or exports; the names below marked
-*not yet merged* belong to work on other branches (the stream worker, issue 12; the web
-app, ``medkb ui``) and are accepted until it lands. When it does, delete them here: the
+*not yet merged* belong to work on another branch (the stream worker, issue 12) and are
+accepted until it lands. When it does, delete them here: the
 tests then check those names against the merged code.
 """
 
@@ -35,11 +35,10 @@ READ_OUTSIDE_SETTINGS = frozenset({"MEDKB_SERVE_AUTH", DEBUG_ENV})
 #: /metrics. Delete once the stream worker lands with its own name for it.
 NOT_YET_MERGED_SETTINGS = frozenset({"MEDKB_STREAM__HEALTH_PORT"})
 
-#: Not yet merged: ``medkb ui`` (branch ``ui``) and the stream worker's flags (branch
-#: ``stream``). ``None`` accepts the whole command with any flags, even once it exists:
-#: delete the entry after the merge so its flags are checked.
+#: Not yet merged: the stream worker's flags (branch ``stream``). ``None`` would accept a
+#: whole command with any flags, even once it exists: delete the entry after the merge so
+#: its flags are checked.
 NOT_YET_MERGED_COMMANDS: dict[str, frozenset[str] | None] = {
-    "ui": None,
     "worker": frozenset({"--bus", "--topic", "--group"}),
 }
 
