@@ -136,7 +136,7 @@ def outgoing(
         query = query.where(relations.c.relation_type.in_(list(types)))
     query = query.order_by(relations.c.confidence_score.desc(), relations.c.target_id)
     found: dict[str, list[Relation]] = {qa_id: [] for qa_id in ids}
-    for source_id, target_id, kind, confidence, origin in conn.execute(query).tuples():
+    for source_id, target_id, kind, confidence, origin in conn.execute(query):
         found[source_id].append(Relation(source_id, target_id, kind, float(confidence), origin))
     return found
 
