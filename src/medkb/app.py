@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from medkb.models import FILTERABLE_KEYS, QAMetadata, QAPair
 from medkb.search.pii import redact_pii
 from medkb.search.results import QueryResult
 from medkb.search.service import QueryOptions, Searcher
+from medkb.stores.cache.base import AnswerCache, answer_key, cited_ids
+from medkb.stores.cache.registry import open_answer_cache
 from medkb.stores.objects.local import LocalObjectStore
 from medkb.stores.relational import browse, logs, outbox, pairs, relations
 from medkb.stores.relational import engine as relational
@@ -49,10 +52,12 @@ class KnowledgeBase:
         store: VectorStore,
         embedder: Embedder,
         owns_stores: bool = True,
+        answers: AnswerCache | None = None,
     ) -> None:
         self.settings, self.engine, self.store, self.embedder = settings, engine, store, embedder
         self.owns_stores = owns_stores
         self.tenant_id = settings.tenant
+        self.answers = answers  # shared by every tenant view; keys are per tenant
         self.writer = Writer(
             engine=engine,
             store=store,
@@ -61,6 +66,7 @@ class KnowledgeBase:
             tenant_id=self.tenant_id,
             realtime=settings.sync_strategy == "realtime",
             wait_s=settings.sync.lease_s,
+            on_change=self._forget_answers if answers is not None else None,
         )
         self.ingestor = Ingestor(
             writer=self.writer,
@@ -90,6 +96,8 @@ class KnowledgeBase:
         if self.owns_stores:
             self.store.close()
             self.engine.dispose()
+            if self.answers is not None:
+                self.answers.close()
 
     def for_tenant(self, tenant_id: str) -> KnowledgeBase:
         """Another tenant's view sharing this one's engine, vector store and embedder.
@@ -105,6 +113,7 @@ class KnowledgeBase:
             store=self.store,
             embedder=self.embedder,
             owns_stores=False,
+            answers=self.answers,
         )
 
     def ingest(
@@ -150,6 +159,72 @@ class KnowledgeBase:
         log: bool = True,
     ) -> QueryResult:
         """Answer ``text`` from the knowledge base, with cited hits and the graph walked."""
+        options = self._options(
+            text, top_k=top_k, depth=depth, filters=filters, mode=mode, session_id=session_id
+        )
+        load_model(self.embedder)  # before the clock starts: loading is not query time
+        return self.searcher.query(text, dataclasses.replace(options, log=log))
+
+    def answer(
+        self,
+        text: str,
+        *,
+        top_k: int | None = None,
+        depth: int = 1,
+        filters: Mapping[str, Sequence[str]] | None = None,
+        mode: str = "hybrid",
+        session_id: str | None = None,
+    ) -> dict[str, Any]:
+        """:meth:`query`'s object (``medkb query --json``), from the answer cache when
+        the same question (whitespace aside), options and embedding model were answered for this
+        tenant and no pair the answer cites changed since. A cached answer is logged like
+        any (its own ``query_log_id``), with ``"cached": true`` and its lookup time."""
+        options = self._options(
+            text, top_k=top_k, depth=depth, filters=filters, mode=mode, session_id=session_id
+        )
+        if self.answers is None:
+            load_model(self.embedder)
+            return {**self.searcher.query(text, options).to_dict(), "cached": False}
+        started = time.perf_counter()
+        key = answer_key(_asked(text), _shape(options), self.embedder.model_id)
+        found = self.answers.get(self.tenant_id, key)
+        if found.answer is not None:
+            return self._replay(text, found.answer, options, started)
+        load_model(self.embedder)
+        fresh = self.searcher.query(text, options).to_dict()
+        kept = {**fresh, "query": "", "query_log_id": None}  # the asker's words stay out
+        self.answers.put(self.tenant_id, key, kept, cites=cited_ids(fresh), token=found.token)
+        return {**fresh, "cached": False}
+
+    def _replay(
+        self, text: str, cached: dict[str, Any], options: QueryOptions, started: float
+    ) -> dict[str, Any]:
+        """A cached answer for this asker: their words, a query log row of its own."""
+        ms = round((time.perf_counter() - started) * 1000, 2)
+        timings = {"cache": ms, "total": ms}
+        log_id = None
+        if options.log:
+            log_id = self.searcher.log_answer(
+                text,
+                str(cached.get("answer", "")),
+                hits=[(str(h["id"]), float(h["score"])) for h in cached.get("hits", [])],
+                options=options,
+                timings=timings,
+            )
+        replayed = {"query": text, "query_log_id": log_id, "timings_ms": timings}
+        return {**cached, **replayed, "cached": True}
+
+    def _options(
+        self,
+        text: str,
+        *,
+        top_k: int | None,
+        depth: int,
+        filters: Mapping[str, Sequence[str]] | None,
+        mode: str,
+        session_id: str | None,
+    ) -> QueryOptions:
+        """The query's options, each checked (``InputError`` names what to fix)."""
         if not text.strip():
             raise InputError("The query is empty; ask a question.")
         if top_k is not None and not 1 <= top_k <= 100:
@@ -159,16 +234,18 @@ class KnowledgeBase:
             raise InputError(f"--depth must be between 0 and {self.settings.graph.max_depth}.")
         if mode not in ("hybrid", "dense", "keyword"):
             raise InputError(f"Unknown mode {mode!r}; use hybrid, dense or keyword.")
-        options = QueryOptions(
+        return QueryOptions(
             top_k=top_k or self.settings.search.top_k,
             depth=depth,
             filters=filters,
             mode=mode,
             session_id=session_id,
-            log=log,
         )
-        load_model(self.embedder)  # before the clock starts: loading is not query time
-        return self.searcher.query(text, options)
+
+    def _forget_answers(self, touched: set[str], created: bool) -> None:
+        """The writer committed: drop the cached answers citing what it touched."""
+        if self.answers is not None:
+            self.answers.invalidate(self.tenant_id, touched, created=created)
 
     def get(self, qa_id: str) -> dict[str, Any]:
         """The pair with its metadata, sources, relations and sync state."""
@@ -326,6 +403,24 @@ def _not_found(qa_id: str) -> str:
     )
 
 
+def _asked(text: str) -> str:
+    """A question as the answer cache keys it: whitespace collapsed, nothing else. Not
+    :func:`normalise_query`'s greeting and sign-off stripping: the urgent-care triage reads
+    the raw message, so two messages that normalise alike may need different notices."""
+    return " ".join(text.split())
+
+
+def _shape(options: QueryOptions) -> dict[str, Any]:
+    """The options that change an answer (not the session id or logging)."""
+    filters = {key: sorted(values) for key, values in (options.filters or {}).items()}
+    return {
+        "top_k": options.top_k,
+        "depth": options.depth,
+        "filters": filters,
+        "mode": options.mode,
+    }
+
+
 def load_model(embedder: Embedder) -> None:
     """Load what the embedder needs for a query now (``warm_up()``, else ``load()``), so
     that the time it takes is not counted, and logged, as the first query's embed time."""
@@ -454,7 +549,13 @@ def build(settings: Settings) -> KnowledgeBase:
     except BaseException:
         engine.dispose()
         raise
-    return KnowledgeBase(settings, engine=engine, store=store, embedder=embedder)
+    return KnowledgeBase(
+        settings,
+        engine=engine,
+        store=store,
+        embedder=embedder,
+        answers=open_answer_cache(settings),
+    )
 
 
 def make_home(home: Path) -> None:

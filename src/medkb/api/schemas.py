@@ -164,6 +164,9 @@ class QueryOut(BaseModel):
     graph: list[dict[str, Any]]
     query_log_id: int | None = Field(description="Pass it to POST /v1/feedback.")
     timings_ms: dict[str, float]
+    cached: bool = Field(
+        False, description="True when answered from the tenant's answer cache (docs/api.md)."
+    )
 
 
 class FeedbackIn(BaseModel):

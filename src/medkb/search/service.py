@@ -250,17 +250,35 @@ class Searcher:
         return found, kept[: options.top_k]
 
     def _log(self, result: QueryResult, options: QueryOptions, watch: Stopwatch) -> int:
-        """Store the query in ``query_logs``: personal identifiers redacted by default (the
-        answer too, since an LLM answer may repeat the question)."""
+        return self.log_answer(
+            result.query,
+            result.answer,
+            hits=[(hit.pair.id, hit.score) for hit in result.hits],
+            options=options,
+            timings={**watch.ms, "total": watch.total()},
+        )
+
+    def log_answer(
+        self,
+        query: str,
+        answer: str,
+        *,
+        hits: Sequence[tuple[str, float]],
+        options: QueryOptions,
+        timings: dict[str, float],
+    ) -> int:
+        """Store a query in ``query_logs`` (also one answered from the answer cache):
+        personal identifiers redacted by default (the answer too, since an LLM answer may
+        repeat the question)."""
         clean = redact_pii if self.redact_logs else _unchanged
         with self.engine.begin() as conn:
             return logs.log_query(
                 conn,
                 tenant_id=self.tenant_id,
-                query=clean(result.query),
-                answer=clean(result.answer),
-                hits=[(hit.pair.id, hit.score) for hit in result.hits],
-                timings={**watch.ms, "total": watch.total()},
+                query=clean(query),
+                answer=clean(answer),
+                hits=hits,
+                timings=timings,
                 session_id=options.session_id,
                 now=self.clock(),
             )
