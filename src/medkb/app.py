@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from medkb import telemetry
 from medkb.answer.compose import Answerer
 from medkb.config import Settings
 from medkb.embed.base import Embedder
@@ -187,13 +188,16 @@ class KnowledgeBase:
             return {**self.searcher.query(text, options).to_dict(), "cached": False}
         started = time.perf_counter()
         key = answer_key(_asked(text), _shape(options), self.embedder.model_id)
-        found = self.answers.get(self.tenant_id, key)
+        with telemetry.span("answer_cache.get") as current:
+            found = self.answers.get(self.tenant_id, key)
+            current.set_attribute("medkb.hit", found.answer is not None)
         if found.answer is not None:
             return self._replay(text, found.answer, options, started)
         load_model(self.embedder)
         fresh = self.searcher.query(text, options).to_dict()
         kept = {**fresh, "query": "", "query_log_id": None}  # the asker's words stay out
-        self.answers.put(self.tenant_id, key, kept, cites=cited_ids(fresh), token=found.token)
+        with telemetry.span("answer_cache.put"):
+            self.answers.put(self.tenant_id, key, kept, cites=cited_ids(fresh), token=found.token)
         return {**fresh, "cached": False}
 
     def _replay(
@@ -245,7 +249,8 @@ class KnowledgeBase:
     def _forget_answers(self, touched: set[str], created: bool) -> None:
         """The writer committed: drop the cached answers citing what it touched."""
         if self.answers is not None:
-            self.answers.invalidate(self.tenant_id, touched, created=created)
+            with telemetry.span("answer_cache.invalidate", **{"medkb.ids": len(touched)}):
+                self.answers.invalidate(self.tenant_id, touched, created=created)
 
     def get(self, qa_id: str) -> dict[str, Any]:
         """The pair with its metadata, sources, relations and sync state."""

@@ -278,6 +278,18 @@ class CacheSettings(BaseModel):
     )
 
 
+class OtelSettings(BaseModel):
+    """OpenTelemetry traces of ``medkb serve`` (``MEDKB_OTEL__ENDPOINT`` and so on)."""
+
+    endpoint: str | None = Field(
+        None,
+        description="OTLP/HTTP collector base URL (e.g. 'http://127.0.0.1:4318'; spans go to "
+        "<endpoint>/v1/traces). Unset: the standard OTEL_EXPORTER_OTLP_ENDPOINT, else no "
+        "traces are exported.",
+    )
+    service_name: str = Field("medkb", min_length=1, description="service.name of the spans.")
+
+
 class PrivacySettings(BaseModel):
     """What medkb keeps of the people who ask (docs/privacy.md)."""
 
@@ -351,6 +363,7 @@ class Settings(BaseSettings):
         default_factory=PrivacySettings, description="Personal data in the query logs."
     )
     cache: CacheSettings = Field(default_factory=CacheSettings, description="The answer cache.")
+    otel: OtelSettings = Field(default_factory=OtelSettings, description="Tracing.")
     log_format: Literal["json", "text"] = Field(
         "json",
         description="Log lines of `medkb serve`: 'json' (one object per line with request id, "

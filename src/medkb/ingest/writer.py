@@ -13,6 +13,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from medkb import telemetry
 from medkb.config import GraphSettings
 from medkb.embed.base import Embedder
 from medkb.errors import FieldTooLong, InputError, SyncPending, VectorStoreError
@@ -178,7 +179,10 @@ class Writer:
     def delete(self, ids: Sequence[str]) -> WriteResult:
         """Delete pairs, their relations, and their id from every ``related_nodes``."""
         now = self.clock()
-        with self.engine.begin() as conn:
+        with (
+            telemetry.span("relational.delete", **{"medkb.ids": len(ids)}),
+            self.engine.begin() as conn,
+        ):
             neighbours = relations.neighbour_ids(conn, ids, tenant_id=self.tenant_id)
             deleted = pairs.delete_pairs(conn, ids, tenant_id=self.tenant_id)
             touched = (set(deleted) | neighbours) if deleted else set()
@@ -264,7 +268,10 @@ class Writer:
     ) -> set[str]:
         now = self.clock()
         ids = [p.id for p in batch]
-        with self.engine.begin() as conn:
+        with (
+            telemetry.span("relational.write", **{"medkb.pairs": len(batch)}),
+            self.engine.begin() as conn,
+        ):
             pairs.ensure_tenant(conn, self.tenant_id, now=now)
             before = relations.neighbour_ids(conn, ids, tenant_id=self.tenant_id)
             pairs.write_pairs(conn, batch, vectors, existing=existing, now=now)
@@ -301,6 +308,10 @@ class Writer:
         """
         if not self.realtime or not touched:
             return
+        with telemetry.span("vector.apply", **{"medkb.ids": len(touched)}):
+            self._apply(touched)
+
+    def _apply(self, touched: set[str]) -> None:
         try:
             left = apply_ids(self.engine, self.store, touched, clock=self.clock, wait_s=self.wait_s)
             if not left.held:
