@@ -5,14 +5,12 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from medkb import telemetry
 from medkb.answer.compose import Answerer
 from medkb.config import Settings
 from medkb.embed.base import Embedder
@@ -23,10 +21,11 @@ from medkb.ingest.loaders import OVERLONG_MODES, Overlong
 from medkb.ingest.pipeline import Ingestor, IngestReport, Progress
 from medkb.ingest.writer import Writer, WriteResult
 from medkb.models import FILTERABLE_KEYS, QAMetadata, QAPair
+from medkb.search.cached import CachedAnswers
 from medkb.search.pii import redact_pii
 from medkb.search.results import QueryResult
 from medkb.search.service import QueryOptions, Searcher
-from medkb.stores.cache.base import AnswerCache, answer_key, cited_ids
+from medkb.stores.cache.base import AnswerCache
 from medkb.stores.cache.registry import open_answer_cache
 from medkb.stores.objects.local import LocalObjectStore
 from medkb.stores.relational import browse, logs, outbox, pairs, relations
@@ -67,7 +66,6 @@ class KnowledgeBase:
             tenant_id=self.tenant_id,
             realtime=settings.sync_strategy == "realtime",
             wait_s=settings.sync.lease_s,
-            on_change=self._forget_answers if answers is not None else None,
         )
         self.ingestor = Ingestor(
             writer=self.writer,
@@ -84,6 +82,10 @@ class KnowledgeBase:
             answerer=Answerer(settings.answer, embedder=settings.embedder, encoder=embedder),
             redact_logs=settings.privacy.redact_query_logs,
         )
+        self.cached: CachedAnswers | None = None
+        if answers is not None:
+            self.cached = CachedAnswers(self.searcher, answers, model_id=embedder.model_id)
+            self.writer.on_change = self.cached.forget  # every write drops what it touched
 
     def __enter__(self) -> KnowledgeBase:
         return self
@@ -183,40 +185,10 @@ class KnowledgeBase:
         options = self._options(
             text, top_k=top_k, depth=depth, filters=filters, mode=mode, session_id=session_id
         )
-        if self.answers is None:
-            load_model(self.embedder)
-            return {**self.searcher.query(text, options).to_dict(), "cached": False}
-        started = time.perf_counter()
-        key = answer_key(_asked(text), _shape(options), self.embedder.model_id)
-        with telemetry.span("answer_cache.get") as current:
-            found = self.answers.get(self.tenant_id, key)
-            current.set_attribute("medkb.hit", found.answer is not None)
-        if found.answer is not None:
-            return self._replay(text, found.answer, options, started)
         load_model(self.embedder)
-        fresh = self.searcher.query(text, options).to_dict()
-        kept = {**fresh, "query": "", "query_log_id": None}  # the asker's words stay out
-        with telemetry.span("answer_cache.put"):
-            self.answers.put(self.tenant_id, key, kept, cites=cited_ids(fresh), token=found.token)
-        return {**fresh, "cached": False}
-
-    def _replay(
-        self, text: str, cached: dict[str, Any], options: QueryOptions, started: float
-    ) -> dict[str, Any]:
-        """A cached answer for this asker: their words, a query log row of its own."""
-        ms = round((time.perf_counter() - started) * 1000, 2)
-        timings = {"cache": ms, "total": ms}
-        log_id = None
-        if options.log:
-            log_id = self.searcher.log_answer(
-                text,
-                str(cached.get("answer", "")),
-                hits=[(str(h["id"]), float(h["score"])) for h in cached.get("hits", [])],
-                options=options,
-                timings=timings,
-            )
-        replayed = {"query": text, "query_log_id": log_id, "timings_ms": timings}
-        return {**cached, **replayed, "cached": True}
+        if self.cached is None:
+            return {**self.searcher.query(text, options).to_dict(), "cached": False}
+        return self.cached.answer(text, options)
 
     def _options(
         self,
@@ -245,12 +217,6 @@ class KnowledgeBase:
             mode=mode,
             session_id=session_id,
         )
-
-    def _forget_answers(self, touched: set[str], created: bool) -> None:
-        """The writer committed: drop the cached answers citing what it touched."""
-        if self.answers is not None:
-            with telemetry.span("answer_cache.invalidate", **{"medkb.ids": len(touched)}):
-                self.answers.invalidate(self.tenant_id, touched, created=created)
 
     def get(self, qa_id: str) -> dict[str, Any]:
         """The pair with its metadata, sources, relations and sync state."""
@@ -406,24 +372,6 @@ def _not_found(qa_id: str) -> str:
         f"No Q&A pair {qa_id!r}. 'medkb query QUESTION' shows the id of each pair it finds, "
         "in brackets after its question."
     )
-
-
-def _asked(text: str) -> str:
-    """A question as the answer cache keys it: whitespace collapsed, nothing else. Not
-    :func:`normalise_query`'s greeting and sign-off stripping: the urgent-care triage reads
-    the raw message, so two messages that normalise alike may need different notices."""
-    return " ".join(text.split())
-
-
-def _shape(options: QueryOptions) -> dict[str, Any]:
-    """The options that change an answer (not the session id or logging)."""
-    filters = {key: sorted(values) for key, values in (options.filters or {}).items()}
-    return {
-        "top_k": options.top_k,
-        "depth": options.depth,
-        "filters": filters,
-        "mode": options.mode,
-    }
 
 
 def load_model(embedder: Embedder) -> None:
