@@ -32,8 +32,10 @@ from medkb.sync.verify import status as sync_status
 if TYPE_CHECKING:
     from medkb.ingest.pipeline import Ingestor, IngestReport, Progress
     from medkb.ingest.writer import Writer, WriteResult
+    from medkb.search.cached import CachedAnswers
     from medkb.search.results import QueryResult
-    from medkb.search.service import Searcher
+    from medkb.search.service import QueryOptions, Searcher
+    from medkb.stores.cache.base import AnswerCache
 
 #: ``medkb update --set KEY=VALUE`` keys stored as columns; any other key goes to ``extra``.
 _METADATA_FIELDS = {f.name for f in dataclasses.fields(QAMetadata)} - {"extra"}
@@ -50,20 +52,23 @@ class KnowledgeBase:
         store: VectorStore,
         embedder: Embedder,
         owns_stores: bool = True,
+        answers: AnswerCache | None = None,
     ) -> None:
         self.settings, self.engine, self.store, self.embedder = settings, engine, store, embedder
         self.owns_stores = owns_stores
         self.tenant_id = settings.tenant
+        self.answers = answers  # shared by every tenant view; keys are per tenant
 
     # The writer, ingestor and searcher are made on first use: `stats`, `get` and the
     # admin commands need none of them, nor the answer and triage tables they load.
 
     @cached_property
     def writer(self) -> Writer:
-        """The one write path (:mod:`medkb.ingest.writer`)."""
+        """The one write path (:mod:`medkb.ingest.writer`); with an answer cache, every
+        write drops the answers citing what it touched."""
         from medkb.ingest.writer import Writer
 
-        return Writer(
+        writer = Writer(
             engine=self.engine,
             store=self.store,
             embedder=self.embedder,
@@ -72,6 +77,9 @@ class KnowledgeBase:
             realtime=self.settings.sync_strategy == "realtime",
             wait_s=self.settings.sync.lease_s,
         )
+        if self.cached is not None:
+            writer.on_change = self.cached.forget
+        return writer
 
     @cached_property
     def ingestor(self) -> Ingestor:
@@ -103,6 +111,15 @@ class KnowledgeBase:
             redact_logs=settings.privacy.redact_query_logs,
         )
 
+    @cached_property
+    def cached(self) -> CachedAnswers | None:
+        """The searcher behind the answer cache (``None`` without one)."""
+        if self.answers is None:
+            return None
+        from medkb.search.cached import CachedAnswers
+
+        return CachedAnswers(self.searcher, self.answers, model_id=self.embedder.model_id)
+
     def __enter__(self) -> KnowledgeBase:
         return self
 
@@ -116,6 +133,8 @@ class KnowledgeBase:
         if self.owns_stores:
             self.store.close()
             self.engine.dispose()
+            if self.answers is not None:
+                self.answers.close()
 
     def for_tenant(self, tenant_id: str) -> KnowledgeBase:
         """Another tenant's view sharing this one's engine, vector store and embedder.
@@ -131,6 +150,7 @@ class KnowledgeBase:
             store=self.store,
             embedder=self.embedder,
             owns_stores=False,
+            answers=self.answers,
         )
 
     def ingest(
@@ -176,6 +196,45 @@ class KnowledgeBase:
         log: bool = True,
     ) -> QueryResult:
         """Answer ``text`` from the knowledge base, with cited hits and the graph walked."""
+        options = self._options(
+            text, top_k=top_k, depth=depth, filters=filters, mode=mode, session_id=session_id
+        )
+        load_model(self.embedder)  # before the clock starts: loading is not query time
+        return self.searcher.query(text, dataclasses.replace(options, log=log))
+
+    def answer(
+        self,
+        text: str,
+        *,
+        top_k: int | None = None,
+        depth: int = 1,
+        filters: Mapping[str, Sequence[str]] | None = None,
+        mode: str = "hybrid",
+        session_id: str | None = None,
+    ) -> dict[str, Any]:
+        """:meth:`query`'s object (``medkb query --json``), from the answer cache when
+        the same question (whitespace aside), options and embedding model were answered for this
+        tenant and no pair the answer cites changed since. A cached answer is logged like
+        any (its own ``query_log_id``), with ``"cached": true`` and its lookup time."""
+        options = self._options(
+            text, top_k=top_k, depth=depth, filters=filters, mode=mode, session_id=session_id
+        )
+        load_model(self.embedder)
+        if self.cached is None:
+            return {**self.searcher.query(text, options).to_dict(), "cached": False}
+        return self.cached.answer(text, options)
+
+    def _options(
+        self,
+        text: str,
+        *,
+        top_k: int | None,
+        depth: int,
+        filters: Mapping[str, Sequence[str]] | None,
+        mode: str,
+        session_id: str | None,
+    ) -> QueryOptions:
+        """The query's options, each checked (``InputError`` names what to fix)."""
         if not text.strip():
             raise InputError("The query is empty; ask a question.")
         if top_k is not None and not 1 <= top_k <= 100:
@@ -187,16 +246,13 @@ class KnowledgeBase:
             raise InputError(f"Unknown mode {mode!r}; use hybrid, dense or keyword.")
         from medkb.search.service import QueryOptions
 
-        options = QueryOptions(
+        return QueryOptions(
             top_k=top_k or self.settings.search.top_k,
             depth=depth,
             filters=filters,
             mode=mode,
             session_id=session_id,
-            log=log,
         )
-        load_model(self.embedder)  # before the clock starts: loading is not query time
-        return self.searcher.query(text, options)
 
     def get(self, qa_id: str) -> dict[str, Any]:
         """The pair with its metadata, sources, relations and sync state."""
@@ -463,6 +519,8 @@ def build(settings: Settings) -> KnowledgeBase:
 
     Without an explicit embedder, the one the knowledge base was built with is used.
     """
+    from medkb.stores.cache.registry import open_answer_cache
+
     make_home(settings.home)
     engine = relational.make_engine(settings.resolved_database_url())
     try:
@@ -482,7 +540,13 @@ def build(settings: Settings) -> KnowledgeBase:
     except BaseException:
         engine.dispose()
         raise
-    return KnowledgeBase(settings, engine=engine, store=store, embedder=embedder)
+    return KnowledgeBase(
+        settings,
+        engine=engine,
+        store=store,
+        embedder=embedder,
+        answers=open_answer_cache(settings),
+    )
 
 
 def make_home(home: Path) -> None:

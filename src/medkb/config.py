@@ -270,6 +270,36 @@ class ApiSettings(BaseModel):
         return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
 
 
+class CacheSettings(BaseModel):
+    """The answer cache (``MEDKB_CACHE__TTL_S=600`` and so on): in Redis when
+    ``MEDKB_REDIS_URL`` is set, in each process otherwise."""
+
+    answers: bool = Field(
+        True,
+        description="Cache answers to repeated questions per tenant; dropped when a pair "
+        "they cite changes, and all of a tenant's when it gets a new pair.",
+    )
+    ttl_s: int = Field(3600, ge=1, description="Seconds a cached answer is kept at most.")
+    max_entries: int = Field(
+        1024, ge=1, description="Most answers kept by the in-process cache (no Redis)."
+    )
+    redis_prefix: str = Field(
+        "medkb:", min_length=1, description="Prefix of the answer cache's Redis keys."
+    )
+
+
+class OtelSettings(BaseModel):
+    """OpenTelemetry traces of ``medkb serve`` (``MEDKB_OTEL__ENDPOINT`` and so on)."""
+
+    endpoint: str | None = Field(
+        None,
+        description="OTLP/HTTP collector base URL (e.g. 'http://127.0.0.1:4318'; spans go to "
+        "<endpoint>/v1/traces). Unset: the standard OTEL_EXPORTER_OTLP_ENDPOINT, else no "
+        "traces are exported.",
+    )
+    service_name: str = Field("medkb", min_length=1, description="service.name of the spans.")
+
+
 class PrivacySettings(BaseModel):
     """What medkb keeps of the people who ask (docs/privacy.md)."""
 
@@ -335,12 +365,20 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings, description="The HTTP service.")
     redis_url: SecretStr | None = Field(
         None,
-        description="Redis for the API's rate limits and idempotency keys, shared by every "
-        "process (e.g. 'redis://127.0.0.1:6379/0'); unset: kept in each process. Its "
-        "password is never printed.",
+        description="Redis for the API's rate limits, idempotency keys and answer cache, "
+        "shared by every process (e.g. 'redis://127.0.0.1:6379/0'); unset: kept in each "
+        "process. Its password is never printed.",
     )
     privacy: PrivacySettings = Field(
         default_factory=PrivacySettings, description="Personal data in the query logs."
+    )
+    cache: CacheSettings = Field(default_factory=CacheSettings, description="The answer cache.")
+    otel: OtelSettings = Field(default_factory=OtelSettings, description="Tracing.")
+    log_format: Literal["json", "text"] = Field(
+        "json",
+        description="Log lines of `medkb serve`: 'json' (one object per line with request id, "
+        "tenant, route, status, duration) or 'text'; personal identifiers and credentials "
+        "are redacted either way.",
     )
 
     @model_validator(mode="after")

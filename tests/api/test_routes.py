@@ -179,3 +179,22 @@ def test_a_write_committed_while_the_vector_store_is_down_is_not_repeated_by_a_r
     assert first.json()["sync"]["state"] != "synced"
     assert again.json()["id"] == first.json()["id"]
     assert len(listed) == 1
+
+
+def test_a_repeated_query_is_answered_from_the_tenants_cache_until_a_cited_pair_changes(
+    api: Seeded,
+) -> None:
+    body = {"query": "How is zanzibarvirus fever treated at home?", "top_k": 3}
+    with api.server.client("tenant-a") as a, api.server.client("tenant-b") as b:
+        first = a.post("/v1/query", json=body).json()
+        again = a.post("/v1/query", json=body).json()
+        other = b.post("/v1/query", json=body).json()
+        cited = first["hits"][0]["id"]
+        patched = a.patch(f"/v1/pairs/{cited}", json={"metadata": {"category": "Tropical"}})
+        after = a.post("/v1/query", json=body).json()
+    assert (first["cached"], again["cached"]) == (False, True)
+    assert again["hits"] == first["hits"]
+    assert other["cached"] is False and not {h["id"] for h in other["hits"]} & set(api.a_pairs)
+    assert patched.status_code == 200
+    assert after["cached"] is False
+    assert after["hits"][0]["metadata"]["category"] == "Tropical"

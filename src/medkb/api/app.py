@@ -6,6 +6,7 @@ closes it at shutdown, after in-flight background jobs finish.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import time
@@ -16,14 +17,16 @@ from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
-from medkb import __version__
-from medkb.api import errors
+from medkb import __version__, telemetry
+from medkb.api import errors, logconfig, tracing
 from medkb.api.routes import admin, documents, export, health, pairs, query
 from medkb.api.schemas import ErrorResponse
 from medkb.api.service import Service
 from medkb.app import KnowledgeBase, build
 from medkb.config import Settings
 
+#: One line per request: method, route template, status, duration (never the query string).
+access = logging.getLogger("medkb.api.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _UPLOAD_PATH = "/v1/documents"
 
@@ -55,6 +58,7 @@ def create_app(
             yield
         finally:
             svc.close()
+            tracing.flush()
 
     app = FastAPI(
         title="medkb",
@@ -98,22 +102,43 @@ def _allow_origins(app: FastAPI, settings: Settings) -> None:
 async def _observe(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
-    """Give the request an id (or keep the caller's), count it and time it."""
+    """Give the request an id (or keep the caller's), count it, time it and log it."""
     given = request.headers.get("X-Request-ID", "")
     request.state.request_id = given if _REQUEST_ID.match(given) else secrets.token_hex(8)
+    facts = logconfig.begin_request(request.state.request_id)
     started = time.perf_counter()
-    response = await call_next(request)
+    with telemetry.span(
+        f"{request.method} request",
+        **{"http.request.method": request.method, "medkb.request_id": request.state.request_id},
+    ) as current:
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        current.update_name(f"{request.method} {route}")  # the template: no ids in names
+        current.set_attribute("http.route", route)
+        current.set_attribute("http.response.status_code", response.status_code)
+        if facts.get("tenant"):
+            current.set_attribute("medkb.tenant", facts["tenant"])
+    seconds = time.perf_counter() - started
     response.headers["X-Request-ID"] = request.state.request_id
-    route = request.scope.get("route")
+    facts.update(route=route, method=request.method)
     svc = getattr(request.app.state, "service", None)
     if svc is not None:
         svc.metrics.observe_request(
             method=request.method,
-            route=getattr(route, "path", "unmatched"),
+            route=route,
             status=response.status_code,
-            seconds=time.perf_counter() - started,
+            seconds=seconds,
             error_kind=getattr(request.state, "error_kind", None),
         )
+    quiet = route.startswith("/health") or route == "/metrics"  # probes, scrapes
+    access.log(
+        logging.DEBUG if quiet and response.status_code < 400 else logging.INFO,
+        "%s %s %d",
+        request.method,
+        route,
+        response.status_code,
+        extra={"status": response.status_code, "duration_ms": round(seconds * 1000, 2)},
+    )
     return response
 
 

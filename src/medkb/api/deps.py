@@ -22,6 +22,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from medkb.access import audit
 from medkb.access.keys import SCOPES, Principal, authenticate
+from medkb.api import logconfig
 from medkb.api.errors import ApiError
 from medkb.api.service import Service
 from medkb.app import KnowledgeBase
@@ -91,6 +92,7 @@ def need(scope: str) -> Callable[..., Caller]:
         svc: Annotated[Service, Depends(service)],
     ) -> Caller:
         principal = _principal(svc, _presented(bearer, header))
+        logconfig.set_tenant(principal.tenant_id)
         if not principal.may(scope):
             raise ApiError(
                 403,

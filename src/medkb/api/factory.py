@@ -11,6 +11,7 @@ import os
 
 from fastapi import FastAPI
 
+from medkb.api import logconfig, tracing
 from medkb.api.app import create_app
 from medkb.config import Settings
 
@@ -27,4 +28,7 @@ def export_settings(settings: Settings, *, auth: bool) -> None:
 def app_from_environment() -> FastAPI:
     """The app for this worker (Gunicorn: ``gunicorn -k uvicorn.workers.UvicornWorker
     'medkb.api.factory:app_from_environment()'``)."""
-    return create_app(Settings(), auth=os.environ.get(_AUTH, "1") != "0")
+    settings = Settings()
+    logconfig.configure(settings.log_format)
+    tracing.configure(settings)
+    return create_app(settings, auth=os.environ.get(_AUTH, "1") != "0")

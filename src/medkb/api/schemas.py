@@ -6,6 +6,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: The largest integer a database column holds (BIGINT, SQLite INTEGER): a bigger one is a
+#: 422 here, not an overflow in the store.
+MAX_INT = 2**63 - 1
+
 
 class ErrorDetail(BaseModel):
     """What went wrong."""
@@ -45,7 +49,7 @@ class SourceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     document: str = Field(min_length=1, max_length=1000, examples=["hypertension.pdf"])
-    page: int | None = Field(None, ge=0)
+    page: int | None = Field(None, ge=0, le=MAX_INT)
     section: str | None = Field(None, max_length=1000)
     excerpt: str | None = Field(None, max_length=10_000)
     url: str | None = Field(None, max_length=2000)
@@ -164,6 +168,9 @@ class QueryOut(BaseModel):
     graph: list[dict[str, Any]]
     query_log_id: int | None = Field(description="Pass it to POST /v1/feedback.")
     timings_ms: dict[str, float]
+    cached: bool = Field(
+        False, description="True when answered from the tenant's answer cache (docs/api.md)."
+    )
 
 
 class FeedbackIn(BaseModel):
@@ -174,7 +181,7 @@ class FeedbackIn(BaseModel):
         json_schema_extra={"examples": [{"query_log_id": 42, "rating": 5, "comment": "clear"}]},
     )
 
-    query_log_id: int = Field(ge=1)
+    query_log_id: int = Field(ge=1, le=MAX_INT)
     rating: int = Field(ge=1, le=5)
     comment: str | None = Field(None, max_length=5000)
 

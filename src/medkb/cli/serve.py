@@ -54,13 +54,21 @@ def serve_command(
         except ImportError as exc:
             raise missing_dependency("uvicorn", "api", "medkb serve") from exc
         settings = settings.model_copy(update={"api": api})
+        from medkb.api import logconfig, tracing
+
+        logconfig.configure(settings.log_format)
+        tracing.configure(settings)
         if api.workers > 1:
             _serve_workers(settings, no_auth=no_auth)
             return
         from medkb.api import create_app
 
         uvicorn.run(
-            create_app(settings, auth=not no_auth), host=api.host, port=api.port, log_level="info"
+            create_app(settings, auth=not no_auth),
+            host=api.host,
+            port=api.port,
+            log_config=None,  # logconfig.configure set it up
+            access_log=False,  # the app logs each request with its id and tenant
         )
 
 
@@ -90,4 +98,6 @@ def _serve_workers(settings: Settings, *, no_auth: bool) -> None:
         host=settings.api.host,
         port=settings.api.port,
         workers=settings.api.workers,
+        log_config=None,
+        access_log=False,
     )

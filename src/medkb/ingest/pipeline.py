@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from medkb.errors import InputError, MedkbError, UnreadableDocument
+from medkb.ingest.ids import id_namespace
 from medkb.ingest.loaders import (
     FoundFile,
     Overlong,
@@ -146,7 +147,11 @@ class Ingestor:
         path = found.path
         try:
             return load_file(
-                path, overlong=overlong, document=found.document, max_bytes=self.max_file_bytes
+                path,
+                overlong=overlong,
+                document=found.document,
+                max_bytes=self.max_file_bytes,
+                namespace=id_namespace(self.writer.tenant_id),  # ids per tenant
             )
         except MedkbError:
             raise

@@ -7,12 +7,13 @@ brought up to date from the outbox afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
 
+from medkb import telemetry
 from medkb.config import GraphSettings
 from medkb.embed.base import Embedder
 from medkb.errors import FieldTooLong, InputError, SyncPending, VectorStoreError
@@ -31,6 +32,9 @@ from medkb.stores.relational import logs, outbox, pairs, relations
 from medkb.stores.relational.outbox import DEFAULT_LEASE_S
 from medkb.stores.vector.base import VectorStore
 from medkb.sync.apply import Clock, apply_ids, drain, utcnow
+
+#: Called after a commit with the touched ids and whether a pair was created.
+Changed = Callable[[set[str], bool], None]
 
 
 @dataclass
@@ -142,10 +146,14 @@ class Writer:
         realtime: bool = True,
         clock: Clock = utcnow,
         wait_s: float = DEFAULT_LEASE_S,
+        on_change: Changed | None = None,
     ) -> None:
         self.engine, self.store, self.embedder = engine, store, embedder
         self.graph, self.tenant_id, self.realtime, self.clock = graph, tenant_id, realtime, clock
         self.wait_s = wait_s  # realtime: how long to wait for ids a sync worker holds
+        #: Told the ids each committed write touched (pairs and re-linked neighbours) and
+        #: whether it created a pair; the answer cache drops what cites them.
+        self.on_change = on_change
 
     def upsert(
         self, batch: Sequence[QAPair], *, embeddings: Mapping[str, Embeddings] | None = None
@@ -164,13 +172,17 @@ class Writer:
             vectors = embed_pairs(self.embedder, changed, known=embeddings)
             similar = self._similar(changed, vectors)
             touched = self._commit(changed, vectors, similar, existing=result.updated)
+            self._changed(touched, created=len(changed) > len(result.updated))
             self._sync(touched)
         return result
 
     def delete(self, ids: Sequence[str]) -> WriteResult:
         """Delete pairs, their relations, and their id from every ``related_nodes``."""
         now = self.clock()
-        with self.engine.begin() as conn:
+        with (
+            telemetry.span("relational.delete", **{"medkb.ids": len(ids)}),
+            self.engine.begin() as conn,
+        ):
             neighbours = relations.neighbour_ids(conn, ids, tenant_id=self.tenant_id)
             deleted = pairs.delete_pairs(conn, ids, tenant_id=self.tenant_id)
             touched = (set(deleted) | neighbours) if deleted else set()
@@ -179,8 +191,13 @@ class Writer:
             outbox.enqueue(conn, touched, tenant_id=self.tenant_id, op="delete", now=now)
             if deleted:
                 logs.bump(conn, tenant_id=self.tenant_id, now=now, deleted_count=len(deleted))
+        self._changed(touched, created=False)
         self._sync(touched)
         return WriteResult(deleted=deleted)
+
+    def _changed(self, touched: set[str], *, created: bool) -> None:
+        if self.on_change is not None and (touched or created):
+            self.on_change(touched, created)
 
     def _relink(self, conn: sa.Connection, ids: set[str], *, now: datetime) -> set[str]:
         """Link the former neighbours of deleted pairs to their nearest pairs again."""
@@ -251,7 +268,10 @@ class Writer:
     ) -> set[str]:
         now = self.clock()
         ids = [p.id for p in batch]
-        with self.engine.begin() as conn:
+        with (
+            telemetry.span("relational.write", **{"medkb.pairs": len(batch)}),
+            self.engine.begin() as conn,
+        ):
             pairs.ensure_tenant(conn, self.tenant_id, now=now)
             before = relations.neighbour_ids(conn, ids, tenant_id=self.tenant_id)
             pairs.write_pairs(conn, batch, vectors, existing=existing, now=now)
@@ -288,6 +308,10 @@ class Writer:
         """
         if not self.realtime or not touched:
             return
+        with telemetry.span("vector.apply", **{"medkb.ids": len(touched)}):
+            self._apply(touched)
+
+    def _apply(self, touched: set[str]) -> None:
         try:
             left = apply_ids(self.engine, self.store, touched, clock=self.clock, wait_s=self.wait_s)
             if not left.held:

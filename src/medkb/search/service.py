@@ -12,12 +12,13 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from medkb import telemetry
 from medkb.answer.compose import Answerer
 from medkb.answer.extractive import Evidence
 from medkb.config import AnswerSettings, RankingProfile, SearchSettings
 from medkb.embed.base import Embedder
 from medkb.graph.traversal import Edge, GraphPath, expand, neighbour_scores
-from medkb.models import QAPair, Relation, Vector
+from medkb.models import QAPair, Relation, Vector, VectorField
 from medkb.search.fusion import combine
 from medkb.search.pii import redact_pii
 from medkb.search.results import GraphStep, Hit, QueryResult
@@ -39,9 +40,11 @@ class Stopwatch:
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        """Time the block as stage ``name`` (and trace it as span ``query.<name>``)."""
         start = time.perf_counter()
         try:
-            yield
+            with telemetry.span(f"query.{name}"):
+                yield
         finally:
             self.ms[name] = self.ms.get(name, 0.0) + (time.perf_counter() - start) * 1000
 
@@ -93,6 +96,17 @@ class Searcher:
 
     def query(self, text: str, options: QueryOptions) -> QueryResult:
         """Run the whole query flow and return the answer with its evidence."""
+        with telemetry.span(
+            "query",
+            **{"medkb.tenant": self.tenant_id, "medkb.mode": options.mode},
+            **{"medkb.top_k": options.top_k, "medkb.depth": options.depth},
+        ) as current:
+            result = self._query(text, options)
+            current.set_attribute("medkb.hits", len(result.hits))
+            current.set_attribute("medkb.answer_mode", result.info.mode)
+            return result
+
+    def _query(self, text: str, options: QueryOptions) -> QueryResult:
         watch = Stopwatch()
         with watch.stage("normalise"):
             cleaned = normalise_query(text)
@@ -134,7 +148,9 @@ class Searcher:
         vector = None
         keyword_job = None
         if options.mode in ("hybrid", "keyword"):
-            keyword_job = self._pool.submit(self._keyword, words, options.filters, n)
+            keyword_job = self._pool.submit(
+                telemetry.carried(self._keyword), words, options.filters, n
+            )
         rankings: dict[str, Ranking] = {}
         if options.mode in ("hybrid", "dense"):
             with watch.stage("embed"):
@@ -148,18 +164,33 @@ class Searcher:
 
     def _dense(self, vector: Vector, filters: Filters | None, n: int) -> dict[str, Ranking]:
         return {
-            f"dense:{field}": [
-                (hit.id, hit.score)
-                for hit in self.store.search(
-                    vector, field=field, k=n, tenant_id=self.tenant_id, filters=filters
-                )
-            ]
+            f"dense:{field}": self._vector_search(vector, field, filters, n)
             for field in self.ranking.fields
         }
 
+    def _vector_search(
+        self, vector: Vector, field: VectorField, filters: Filters | None, n: int
+    ) -> Ranking:
+        attributes: dict[str, telemetry.Attribute] = {
+            "db.system": type(self.store).__name__,
+            "medkb.field": field,
+            "medkb.k": n,
+        }
+        with telemetry.span("vector.search", **attributes) as current:
+            found = self.store.search(
+                vector, field=field, k=n, tenant_id=self.tenant_id, filters=filters
+            )
+            current.set_attribute("medkb.results", len(found))
+        return [(hit.id, hit.score) for hit in found]
+
     def _keyword(self, words: list[str], filters: Filters | None, n: int) -> Ranking:
-        with self.engine.connect() as conn:
-            return keyword_search(conn, words, tenant_id=self.tenant_id, filters=filters, limit=n)
+        with (
+            telemetry.span("relational.keyword_search", **{"medkb.k": n}) as current,
+            self.engine.connect() as conn,
+        ):
+            found = keyword_search(conn, words, tenant_id=self.tenant_id, filters=filters, limit=n)
+            current.set_attribute("medkb.results", len(found))
+            return found
 
     def _weights(self, rankings: dict[str, Ranking]) -> dict[str, float]:
         profile = self.ranking
@@ -204,9 +235,10 @@ class Searcher:
     def _outgoing(
         self, conn: sa.Connection, ids: Sequence[str], options: QueryOptions
     ) -> dict[str, list[Relation]]:
-        return relations.outgoing(
-            conn, ids, tenant_id=self.tenant_id, active_only=True, filters=options.filters
-        )
+        with telemetry.span("relational.relations", **{"medkb.ids": len(ids)}):
+            return relations.outgoing(
+                conn, ids, tenant_id=self.tenant_id, active_only=True, filters=options.filters
+            )
 
     def _hits(
         self,
@@ -243,24 +275,43 @@ class Searcher:
         chunk = max(options.top_k * 2, 1)
         for start in range(0, len(ranked), chunk):
             ids = ranked[start : start + chunk]
-            found.update(pairs.get_pairs(conn, ids, tenant_id=self.tenant_id))
+            with telemetry.span("relational.get_pairs", **{"medkb.ids": len(ids)}):
+                found.update(pairs.get_pairs(conn, ids, tenant_id=self.tenant_id))
             kept += [qa_id for qa_id in ids if qa_id in found and _passes(found[qa_id], options)]
             if len(kept) >= options.top_k:
                 break
         return found, kept[: options.top_k]
 
     def _log(self, result: QueryResult, options: QueryOptions, watch: Stopwatch) -> int:
-        """Store the query in ``query_logs``: personal identifiers redacted by default (the
-        answer too, since an LLM answer may repeat the question)."""
+        return self.log_answer(
+            result.query,
+            result.answer,
+            hits=[(hit.pair.id, hit.score) for hit in result.hits],
+            options=options,
+            timings={**watch.ms, "total": watch.total()},
+        )
+
+    def log_answer(
+        self,
+        query: str,
+        answer: str,
+        *,
+        hits: Sequence[tuple[str, float]],
+        options: QueryOptions,
+        timings: dict[str, float],
+    ) -> int:
+        """Store a query in ``query_logs`` (also one answered from the answer cache):
+        personal identifiers redacted by default (the answer too, since an LLM answer may
+        repeat the question)."""
         clean = redact_pii if self.redact_logs else _unchanged
-        with self.engine.begin() as conn:
+        with telemetry.span("relational.log_query"), self.engine.begin() as conn:
             return logs.log_query(
                 conn,
                 tenant_id=self.tenant_id,
-                query=clean(result.query),
-                answer=clean(result.answer),
-                hits=[(hit.pair.id, hit.score) for hit in result.hits],
-                timings={**watch.ms, "total": watch.total()},
+                query=clean(query),
+                answer=clean(answer),
+                hits=hits,
+                timings=timings,
                 session_id=options.session_id,
                 now=self.clock(),
             )

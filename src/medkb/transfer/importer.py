@@ -80,6 +80,7 @@ def import_file(
         graph=GraphSettings(similar_k=0),
         tenant_id=kb.tenant_id,
         realtime=False,
+        on_change=kb.writer.on_change,  # cached answers citing imported pairs are dropped
     )
     for done, items in _batches(path, fmt, batch_size):
         _write(writer, items, report)

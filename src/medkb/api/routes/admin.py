@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from medkb.access import audit
 from medkb.api.deps import Caller, idempotent, need
-from medkb.api.schemas import AuditList
+from medkb.api.schemas import MAX_INT, AuditList
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 
@@ -48,7 +48,7 @@ def sync_verify(request: Request, caller: Admin) -> JSONResponse:
 def audit_log(
     caller: Admin,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None,
     action: Annotated[list[str] | None, Query(max_length=20)] = None,
 ) -> dict[str, Any]:
     """This tenant's audit entries, newest first."""

@@ -20,10 +20,11 @@ Reader = Annotated[Caller, Depends(need("query"))]
 
 @router.post("/query", response_model=QueryOut, summary="Ask a question")
 def query(request: Request, body: QueryIn, caller: Reader) -> JSONResponse:
-    """Answer with cited sources, hits, graph paths and timings (``medkb query --json``)."""
+    """Answer with cited sources, hits, graph paths and timings (``medkb query --json``);
+    a repeated question is answered from the tenant's answer cache (``cached: true``)."""
 
     def work() -> tuple[int, Any]:
-        result = caller.kb.query(
+        result = caller.kb.answer(
             body.query,
             top_k=body.top_k,
             depth=body.depth,
@@ -31,8 +32,8 @@ def query(request: Request, body: QueryIn, caller: Reader) -> JSONResponse:
             mode=body.mode,
             session_id=body.session_id,
         )
-        caller.service.metrics.observe_query(mode=body.mode, timings_ms=result.timings_ms)
-        return 200, result.to_dict()
+        caller.service.metrics.observe_query(mode=body.mode, timings_ms=result["timings_ms"])
+        return 200, result
 
     return idempotent(request, caller, body.model_dump(), work)
 

@@ -38,6 +38,8 @@ class SourceFile:
     source_type: str
     overlong: Overlong = "keep"
     document: str = ""
+    #: :func:`medkb.ingest.ids.id_namespace` of the tenant ingesting: derived ids use it.
+    namespace: str = ""
 
     def __post_init__(self) -> None:
         if not self.document:

@@ -89,7 +89,8 @@ def _pair(source: SourceFile, info: DocInfo, draft: Draft, title: str, occurrenc
         excerpt=excerpt(draft.response),
         url=info.url,
     )
-    return QAPair(make_id(*parts), draft.question, draft.response, metadata, [citation])
+    pair_id = make_id(*parts, namespace=source.namespace)
+    return QAPair(pair_id, draft.question, draft.response, metadata, [citation])
 
 
 def _empty_hint(source: SourceFile) -> str:

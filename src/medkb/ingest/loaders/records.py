@@ -85,7 +85,9 @@ class RowReader:
     def _pair(self, row: dict[str, Any], where: str) -> QAPair | None:
         question = _text(row, QUESTION_KEYS, where, self.source)
         response = _text(row, RESPONSE_KEYS, where, self.source)
-        row_id = _text(row, ID_KEYS, where, self.source) or make_id(question, response)
+        row_id = _text(row, ID_KEYS, where, self.source) or make_id(
+            question, response, namespace=self.source.namespace
+        )
         if not response or row_id in self._ids:
             self._skip(f"{where} (id {row_id}): " + ("duplicate id" if response else "no answer"))
             return None

@@ -66,6 +66,7 @@ def load_file(
     overlong: Overlong = "keep",
     document: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    namespace: str = "",
 ) -> ParsedDocument:
     """Read a file and turn it into Q&A pairs, picking the loader by extension.
 
@@ -76,6 +77,7 @@ def load_file(
             FieldTooLong, ``"truncate"`` cuts and warns (see :data:`.base.Overlong`). Free
             documents always split an over-long section into ``(part N)`` pairs.
         document: the document id (default: the file name); see :func:`iter_documents`.
+        namespace: the ingesting tenant's id namespace (:func:`.ids.id_namespace`).
         max_bytes: a larger file is refused before it is read.
 
     Raises:
@@ -97,7 +99,7 @@ def load_file(
         raise UnreadableDocument(
             f"Cannot read {path}: {exc.strerror}. Check the file's permissions."
         ) from exc
-    return load_bytes(raw, name=path, overlong=overlong, document=document)
+    return load_bytes(raw, name=path, overlong=overlong, document=document, namespace=namespace)
 
 
 def _check_size(path: Path, max_bytes: int) -> None:
@@ -117,7 +119,12 @@ def _check_size(path: Path, max_bytes: int) -> None:
 
 
 def load_bytes(
-    raw: bytes, *, name: str | Path, overlong: Overlong = "keep", document: str | None = None
+    raw: bytes,
+    *,
+    name: str | Path,
+    overlong: Overlong = "keep",
+    document: str | None = None,
+    namespace: str = "",
 ) -> ParsedDocument:
     """Turn an uploaded file's bytes into Q&A pairs; ``name`` gives the format and citations.
 
@@ -126,7 +133,7 @@ def load_bytes(
     """
     path = Path(name)
     found = format_for(path)
-    source = SourceFile(path, raw, found.source_type, overlong, document or path.name)
+    source = SourceFile(path, raw, found.source_type, overlong, document or path.name, namespace)
     if not raw or raw.isspace():
         raise empty(source, "is empty", "Check the upload or export finished.")
     loaded = _loader(found)(source)
