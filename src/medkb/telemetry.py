@@ -2,8 +2,8 @@
 
 medkb only *creates* spans here; whether they go anywhere is the process's choice
 (``medkb serve`` exports them over OTLP when ``MEDKB_OTEL__ENDPOINT`` is set, see
-``medkb.api.tracing``). Without ``opentelemetry-api`` installed (the plain install) every
-span is a no-op.
+``medkb.api.tracing``). Until something imports OpenTelemetry (never, in the plain install)
+every span is a no-op.
 
 Span attributes are counts, modes and names of things, never the text of a question,
 an answer or an exception message (either may hold personal identifiers): a failed span
@@ -13,6 +13,7 @@ records only the exception's class.
 from __future__ import annotations
 
 import contextvars
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -21,11 +22,16 @@ T = TypeVar("T")
 
 Attribute = str | int | float | bool
 
-try:
-    from opentelemetry import trace as _trace
-    from opentelemetry.trace import Status, StatusCode
-except ImportError:  # the plain install: spans are no-ops
-    _trace = None  # type: ignore[assignment]
+
+
+def _tracing() -> Any | None:
+    """OpenTelemetry's ``trace`` module, once something imported it.
+
+    A tracer provider can only have been set (``medkb.api.tracing``, a test, an
+    auto-instrumenting launcher) by importing it, so until then spans are no-ops and a
+    process such as ``medkb query`` does not pay the tenth of a second its import takes.
+    """
+    return sys.modules.get("opentelemetry.trace")
 
 
 class _NoSpan:
@@ -45,10 +51,11 @@ def span(name: str, **attributes: Attribute | None) -> Iterator[Any]:
     Attributes whose value is None are left out. An exception leaving the block marks the
     span failed with the exception's class name (not its message) and goes on.
     """
-    if _trace is None:
+    trace = _tracing()
+    if trace is None:
         yield _NoSpan()
         return
-    tracer = _trace.get_tracer("medkb")
+    tracer = trace.get_tracer("medkb")
     kept = {key: value for key, value in attributes.items() if value is not None}
     with tracer.start_as_current_span(
         name, attributes=kept, record_exception=False, set_status_on_exception=False
@@ -56,7 +63,7 @@ def span(name: str, **attributes: Attribute | None) -> Iterator[Any]:
         try:
             yield current
         except BaseException as exc:
-            current.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            current.set_status(trace.Status(trace.StatusCode.ERROR, type(exc).__name__))
             current.set_attribute("error.type", type(exc).__name__)
             raise
 

@@ -20,7 +20,10 @@ from medkb.stores.relational.engine import head_revision, shipped_head
 
 SOURCE = str(Path(medkb.__file__).resolve().parents[1])
 #: Libraries that take from a tenth of a second (faiss, alembic) to seconds (torch) to import.
-HEAVY = ("torch", "sentence_transformers", "transformers", "faiss", "alembic", "pandas", "pyarrow")
+HEAVY = (
+    "torch", "sentence_transformers", "transformers", "faiss", "alembic", "pandas", "pyarrow",
+    "opentelemetry",
+)  # fmt: skip
 #: What ``--help`` needs none of either: the database layer and arrays. (Typer itself
 #: imports pydantic to check option values.)
 STORE_LAYER = ("sqlalchemy", "numpy")
@@ -66,6 +69,7 @@ def test_static_query_imports_neither_torch_nor_alembic(tmp_path: Path, embed_ca
     )
     loaded = imported_after(code)
     assert not loaded & {"torch", "sentence_transformers", "transformers", "alembic"}
+    assert "opentelemetry" not in loaded  # spans are no-ops until a tracer provider is set
 
 
 def test_stats_builds_no_index_and_loads_no_answerer(tmp_path: Path, embed_cache: Path) -> None:
