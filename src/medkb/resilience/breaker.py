@@ -34,8 +34,9 @@ class CircuitOpen(StoreError):
 
     def __init__(self, name: str, retry_after_s: float) -> None:
         super().__init__(
-            f"The {name} failed repeatedly; calls to it pause for {retry_after_s:.1f} s more "
-            "(circuit open). Check that it is running; work waits meanwhile."
+            f"The {name} is unavailable: it failed repeatedly, so calls to it pause for "
+            f"{retry_after_s:.1f} s more (circuit open). Check that it is running; work "
+            "waits meanwhile."
         )
         self.name, self.retry_after_s = name, retry_after_s
 

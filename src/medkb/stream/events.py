@@ -42,15 +42,29 @@ class SourceV1(_Strict):
     section: str | None = Field(None, description="Section title, when known.")
 
 
+class MetadataV1(_Strict):
+    """A pair's metadata (``medkb.models.QAMetadata``); unknown keys go in ``extra``."""
+
+    category: str | None = Field(None, description="Category (filterable).")
+    subcategory: str | None = Field(None, description="Subcategory.")
+    source: str | None = Field(None, description="Source name (filterable).")
+    source_type: str | None = Field(None, description="Source type (filterable).")
+    author: str | None = Field(None, description="Author.")
+    published: str | None = Field(None, description="Publication date, ISO 8601.")
+    language: str = Field("en", min_length=1, max_length=16, description="Language code.")
+    difficulty: str | None = Field(None, description="Difficulty level.")
+    tags: list[str] = Field(default_factory=list, description="Tags.")
+    is_active: bool = Field(True, description="Inactive pairs are kept but not retrieved.")
+    extra: dict[str, Any] = Field(default_factory=dict, description="Anything else.")
+
+
 class QAUpsertedV1(_Strict):
     """``qa.upserted`` v1: create or replace one Q&A pair."""
 
     id: str = Field(min_length=1, max_length=MAX_ID_CHARS, description="The pair id.")
     question: str = Field(min_length=1, description="The question.")
     response: str = Field(min_length=1, description="The answer.")
-    metadata: dict[str, Any] = Field(
-        default_factory=dict, description="QAMetadata fields (category, tags, ...)."
-    )
+    metadata: MetadataV1 = Field(default_factory=MetadataV1, description="Metadata.")
     sources: list[SourceV1] = Field(default_factory=list, description="Cited sources.")
 
 
