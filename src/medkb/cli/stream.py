@@ -28,7 +28,11 @@ BusOpt = Annotated[
 TopicOpt = Annotated[str, typer.Option("--topic", metavar="NAME", help="The topic (stream).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 
-dlq_app = typer.Typer(cls=TidyGroup, help="Inspect and replay a topic's dead letters.")
+dlq_app = typer.Typer(
+    cls=TidyGroup,
+    help="Inspect and replay a topic's dead letters (events a worker could not apply).\n\n"
+    "Example: medkb dlq list --bus db --topic medkb-events",
+)
 
 
 def open_cli_bus(ctx: typer.Context, url: str) -> Bus:

@@ -74,7 +74,9 @@ class DbBus:
     def _claim(self, topic: str, *, group: str, consumer: str, count: int) -> list[Message]:
         now = self.clock()
         with self.engine.begin() as conn:
-            candidates = dict(conn.execute(self._candidates(topic, group, now, count)).all())
+            candidates: dict[int, str] = dict(
+                conn.execute(self._candidates(topic, group, now, count)).all()
+            )
             if not candidates:
                 return []
             held = conn.execute(

@@ -28,9 +28,10 @@ class RedisBus:
             import redis
         except ImportError as exc:
             raise missing_dependency("redis", "redis", "The redis event bus") from exc
-        self._redis = redis
+        self._redis: Any = redis
         self.url = mask_url(url)
-        self.client = redis.Redis.from_url(url, decode_responses=True)
+        # Any: redis-py's stubs type replies as bytes | str | None even with decoded replies.
+        self.client: Any = redis.Redis.from_url(url, decode_responses=True)
         self.visibility_ms = max(int(visibility_s * 1000), 1)
         self._groups: set[tuple[str, str]] = set()
 
@@ -157,7 +158,7 @@ class _Translate:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: Any, exc: BaseException | None, _tb: Any) -> bool:
+    def __exit__(self, kind: Any, exc: BaseException | None, _tb: Any) -> None:
         if exc is not None and isinstance(
             exc, self.module.ConnectionError | self.module.TimeoutError
         ):
@@ -165,4 +166,3 @@ class _Translate:
                 f"The redis bus at {self.url} is unreachable ({exc}). Start Redis or fix "
                 "--bus; unacked events stay on the stream."
             ) from exc
-        return False
