@@ -38,7 +38,7 @@ def bus_openers(kind: str, tmp_path: Path) -> Iterator[Opener]:
                 bus.close()
             opened.clear()
     else:
-        _require_redis()
+        require_redis()
         yield _tracking(opened, REDIS_URL)
     for bus in opened:
         bus.close()
@@ -53,7 +53,7 @@ def _tracking(opened: list[Bus], url: str) -> Opener:
     return open_one
 
 
-def _require_redis() -> None:
+def require_redis() -> None:
     try:
         import redis
     except ImportError:

@@ -157,3 +157,29 @@ def test_an_open_circuit_leaves_events_on_the_bus_until_the_dependency_returns(
     assert counts(kb.engine)["applied"] == 5 and kb.stats()["relational_pairs"] == 5
     guarded_kb.close()
     base.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_on_redis_an_abandoned_batch_is_reclaimed_and_poison_dead_lettered(
+    kb: KnowledgeBase,
+) -> None:
+    from medkb.stream.bus.redis import RedisBus
+    from tests.contract.bus_backends import REDIS_URL, drop_redis_topic, require_redis, unique_topic
+
+    require_redis()
+    bus, topic = RedisBus(REDIS_URL, visibility_s=FAST.visibility_s), unique_topic()
+    try:
+        bus.publish(topic, [qa_event(1), "{bad", behaviour_event(2), qa_event(3)])
+        taken = bus.consume(topic, group="g", consumer="died", count=10)  # never acked
+        assert len(taken) == 4
+        time.sleep(FAST.visibility_s + 0.3)
+        worker = StreamWorker(kb=kb, bus=bus, topic=topic, group="g", settings=FAST, name="w1")
+        stats = worker.run(until_idle=True)
+        assert (stats.consumed, stats.applied, stats.dead_lettered) == (4, 3, 1)
+        (dead,) = bus.dead_letters(topic)
+        assert dead.payload == "{bad" and dead.origin["attempts"] == 2  # XAUTOCLAIMed
+        assert counts(kb.engine) == {"applied": 3, "behaviour": 1}
+        assert bus.consume(topic, group="g", consumer="w1", count=10) == []
+    finally:
+        drop_redis_topic(topic)
+        bus.close()
