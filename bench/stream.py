@@ -36,8 +36,17 @@ from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
-from common import END_MARKER, ROOT, Machine, add_common_options, log_line, machine_info
-from common import machine_table, table, write_section
+from common import (
+    END_MARKER,
+    ROOT,
+    Machine,
+    add_common_options,
+    log_line,
+    machine_info,
+    machine_table,
+    table,
+    write_section,
+)
 
 from medkb.app import build
 from medkb.config import Settings

@@ -175,7 +175,8 @@ class ResilienceSettings(BaseModel):
     retry: dict[str, str] = Field(
         default_factory=_default_retry,
         description="Retry policy per dependency (vector_store, embedder, llm, object_store, "
-        "bus): default, aggressive, conservative or network.",
+        "bus): default, aggressive, conservative or network; dependencies not named keep "
+        "theirs.",
     )
     breaker_failures: int = Field(
         5, ge=1, le=1000, description="Failed calls in a row that open a dependency's circuit."
@@ -200,7 +201,7 @@ class ResilienceSettings(BaseModel):
                     f"unknown retry policy {name!r} for {dependency}; use "
                     f"{', '.join(RETRY_POLICIES)}"
                 )
-        return retry
+        return {**_default_retry(), **retry}  # naming one dependency keeps the others'
 
     def policy_name(self, dependency: str) -> str:
         """The retry policy named for ``dependency`` (``default`` when none is)."""

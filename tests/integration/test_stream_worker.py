@@ -183,3 +183,50 @@ def test_on_redis_an_abandoned_batch_is_reclaimed_and_poison_dead_lettered(
     finally:
         drop_redis_topic(topic)
         bus.close()
+
+
+def _get(url: str) -> tuple[int, str]:
+    from urllib.error import HTTPError
+    from urllib.request import urlopen
+
+    try:
+        with urlopen(url) as answer:
+            return answer.status, answer.read().decode()
+    except HTTPError as refused:
+        with refused:
+            return refused.code, refused.read().decode()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_worker_serves_its_health_and_metrics(kb: KnowledgeBase, bus: Bus) -> None:
+    from medkb.resilience.breaker import CircuitBreaker
+    from medkb.stream.health import HealthServer
+
+    breaker = CircuitBreaker("embedder", failures=1, reset_s=60)
+    worker = _worker(kb, bus, breakers={"embedder": breaker})
+    bus.publish("t", [behaviour_event(1), "{bad"])
+    worker.run(until_idle=True)
+    server = HealthServer(worker)
+    base = f"http://127.0.0.1:{server.port}"
+    try:
+        assert _get(f"{base}/health/live") == (200, '{"ok": true}')
+        status, body = _get(f"{base}/health/ready")
+        assert status == 200
+        assert json.loads(body) == {
+            "ok": True,
+            "bus": {"ok": True},
+            "breakers": {"embedder": "closed"},
+        }
+        assert _get(f"{base}/health/bus") == (200, '{"ok": true}')
+        metrics = _get(f"{base}/metrics")[1]
+        labels = 'topic="t",group="g",worker="w1"'
+        assert f"medkb_stream_applied_total{{{labels}}} 1" in metrics
+        assert f"medkb_stream_dead_lettered_total{{{labels}}} 1" in metrics
+        assert f'medkb_circuit_state{{{labels},dependency="embedder"}} 0' in metrics
+        breaker.failed()  # the circuit opens: not ready, and the metric says so
+        status, body = _get(f"{base}/health/ready")
+        assert status == 503 and json.loads(body)["breakers"] == {"embedder": "open"}
+        assert 'dependency="embedder"} 2' in _get(f"{base}/metrics")[1]
+        assert _get(f"{base}/nope")[0] == 404
+    finally:
+        server.close()

@@ -197,7 +197,7 @@ def test_caller_errors_through_a_guard_are_neither_retried_nor_counted() -> None
 def test_retry_policies_are_chosen_per_dependency_and_checked_at_start() -> None:
     chosen = ResilienceSettings(retry={"embedder": "aggressive"})
     assert chosen.policy_name("embedder") == "aggressive"
-    assert chosen.policy_name("vector_store") == "default"
+    assert chosen.policy_name("vector_store") == "network"  # the others keep theirs
     assert ResilienceSettings().policy_name("vector_store") == "network"
     with pytest.raises(ConfigError, match=r"MEDKB_RESILIENCE__RETRY.*reckless"):
         load_settings(resilience={"retry": {"embedder": "reckless"}})

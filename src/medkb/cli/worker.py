@@ -59,6 +59,16 @@ GroupOpt = Annotated[
         "--group", metavar="NAME", help="--bus: the consumer group; its workers share the work."
     ),
 ]
+HealthPortOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--health-port",
+        min=0,
+        max=65535,
+        help="--bus: serve /health/live, /health/ready, /health/bus and /metrics on "
+        "127.0.0.1:PORT.",
+    ),
+]
 BatchOpt = Annotated[
     int | None,
     typer.Option("--batch-size", min=1, help="--bus: events per batch (MEDKB_STREAM__BATCH_SIZE)."),
@@ -80,6 +90,7 @@ def worker_command(
     topic: TopicOpt = "medkb-events",
     group: GroupOpt = "medkb",
     batch_size: BatchOpt = None,
+    health_port: HealthPortOpt = None,
 ) -> None:
     """Apply the outbox to the vector store until stopped (SIGTERM / Ctrl-C stop gracefully).
 
@@ -111,6 +122,7 @@ def worker_command(
             topic=topic,
             group=group,
             options={"batch_size": batch_size},
+            health_port=health_port,
             once=once,
             max_seconds=max_seconds,
             name=name,
@@ -178,6 +190,7 @@ def stream_worker(
     max_seconds: float | None,
     name: str | None,
     json_out: bool,
+    health_port: int | None = None,
 ) -> None:
     """``medkb worker --bus``: consume ``topic`` as a member of ``group``."""
     from medkb.stream.bus.registry import open_bus
@@ -204,13 +217,22 @@ def stream_worker(
                 name=name,
             )
             worker.handle_signals()
+            health = None
+            if health_port is not None:
+                from medkb.stream.health import HealthServer
+
+                health = HealthServer(worker, port=health_port)
             if not json_out:
                 console.print(
                     f"medkb worker: consuming {topic} on {opened.url} as {worker.name} in "
                     f"group {group}; SIGTERM or Ctrl-C stops it.",
                     highlight=False,
                 )
-            return worker.run(max_seconds=max_seconds, until_idle=once)
+            try:
+                return worker.run(max_seconds=max_seconds, until_idle=once)
+            finally:
+                if health is not None:
+                    health.close()
         finally:
             guarded_kb.close()
             opened.close()
