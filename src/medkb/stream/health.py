@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -89,7 +90,7 @@ def _handler(worker: StreamWorker) -> type[BaseHTTPRequestHandler]:
             if self.path == "/metrics":
                 self._send(200, metrics_text(worker), "text/plain; version=0.0.4")
                 return
-            checks = {
+            checks: dict[str, Callable[[], dict[str, Any]]] = {
                 "/health/live": lambda: {"ok": True},
                 "/health/ready": lambda: readiness(worker),
                 "/health/bus": lambda: bus_check(worker),
