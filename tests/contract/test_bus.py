@@ -16,7 +16,7 @@ from tests.contract.bus_backends import BUSES, Opener, bus_openers, drop_redis_t
 
 #: Short enough that tests wait little for a redelivery, long enough that a busy machine
 #: does not redeliver while a test still holds a message.
-VISIBLE_AGAIN_S = 1.0
+VISIBLE_AGAIN_S = 0.6
 
 
 @pytest.fixture(params=BUSES)
