@@ -17,6 +17,7 @@ Redis) and each worker count, a fresh knowledge base (static embedder) and W
 The results go to ``<!-- bench:stream -->`` … ``<!-- /bench -->`` in docs/benchmarks.md.
 
     nice -n 5 python bench/stream.py --events 10000 --rate 500 --seconds 10
+    nice -n 5 python bench/stream.py --database-url postgresql://postgres@127.0.0.1:5432/bench_stream
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from common import (
     ROOT,
     Machine,
     add_common_options,
+    add_database_option,
+    empty_databases,
     log_line,
     machine_info,
     machine_table,
@@ -54,7 +57,6 @@ from medkb.stores.relational.schema import behaviour_events
 from medkb.stream.bus.registry import open_bus
 from medkb.stream.events import make_event
 
-KEY = "bench:stream"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
@@ -71,7 +73,9 @@ def event(n: int, run: str, at: dt.datetime) -> str:
     return json.dumps(make_event("behaviour.event", payload, id=f"{run}-{n}"))
 
 
-def start_workers(home: Path, args: argparse.Namespace, bus: str, topic: str, count: int) -> list:
+def start_workers(
+    home: Path, args: argparse.Namespace, bus: str, topic: str, count: int, database: str | None
+) -> list:
     env = {
         **os.environ,
         "MEDKB_HOME": str(home),
@@ -80,6 +84,9 @@ def start_workers(home: Path, args: argparse.Namespace, bus: str, topic: str, co
         "MEDKB_STREAM__BLOCK_S": "0.05",
         "PYTHONPATH": str(ROOT / "src"),
     }
+    env.pop("MEDKB_DATABASE_URL", None)
+    if database:
+        env["MEDKB_DATABASE_URL"] = database
     command = [sys.executable, "-m", "medkb.cli", "worker", "--bus", bus, "--topic", topic]
     return [
         subprocess.Popen(
@@ -119,16 +126,21 @@ def times(engine: sa.Engine, prefix: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def one_run(args: argparse.Namespace, bus_kind: str, workers: int) -> dict:
-    with tempfile.TemporaryDirectory(prefix="medkb-bench-stream-") as folder:
+    with (
+        tempfile.TemporaryDirectory(prefix="medkb-bench-stream-") as folder,
+        empty_databases(args.database_url) as (database,),
+    ):
         home = Path(folder) / "home"
-        settings = Settings(home=home, embedder="static", cache_dir=args.cache_dir)
+        settings = Settings(
+            home=home, embedder="static", cache_dir=args.cache_dir, database_url=database
+        )
         with build(settings) as kb:
             url = REDIS_URL if bus_kind == "redis" else "db"
             bus = open_bus(url, database_url=settings.resolved_database_url())
             topic = f"bench-{uuid.uuid4().hex[:8]}"
             now = dt.datetime.now(dt.UTC)
             bus.publish(topic, [event(n, "drain", now) for n in range(args.events)])
-            procs = start_workers(home, args, url, topic, workers)
+            procs = start_workers(home, args, url, topic, workers, database)
             try:
                 wait_stored(kb.engine, "drain", args.events, procs)
                 created, _ = times(kb.engine, "drain")
@@ -173,7 +185,8 @@ def publish_steadily(bus: object, topic: str, args: argparse.Namespace) -> int:
     return sent
 
 
-def render(args: argparse.Namespace, machine: Machine, results: list[dict]) -> str:
+def render(args: argparse.Namespace, machine: Machine, results: list[dict], key: str) -> str:
+    database = "PostgreSQL" if args.database_url else "SQLite"
     rows = [
         [
             r["bus"],
@@ -189,11 +202,13 @@ def render(args: argparse.Namespace, machine: Machine, results: list[dict]) -> s
     ]
     header = ["bus", "workers", "drain events/s", "live events", "p50 s", "p95 s", "p99 s", "max s"]
     return (
-        f"<!-- {KEY} -->\n## Streaming ingestion: behaviour.event, db (SQLite) and redis buses\n\n"
+        f"<!-- {key} -->\n## Streaming ingestion: behaviour.event, db and redis buses, "
+        f"{database}\n\n"
         f"```bash\n{machine.command}\n```\n\n"
         f"`behaviour.event` events through `medkb worker --bus … --batch-size {args.batch}` "
-        "processes of one group into a fresh SQLite knowledge base (static embedder loaded, "
-        f"not used: behaviour events are stored, not embedded yet). *drain*: {args.events:,} "
+        f"processes of one group into a fresh {database} knowledge base (the `db` bus lives in "
+        "the same database; static embedder loaded, not used: behaviour events are stored, "
+        f"not embedded yet). *drain*: {args.events:,} "
         "events published first, events/s = events ÷ (last − first commit). *live*: "
         f"{args.rate:g} events/s published for {args.seconds:g} s while the workers run; "
         "latency = the worker's `created_at` (just before its commit) − the time just before "
@@ -211,6 +226,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--buses", default="db,redis")
     parser.add_argument("--workers", default="1,2")
+    add_database_option(parser)
     add_common_options(parser)
     args = parser.parse_args(argv)
     machine = machine_info("stream.py", sys.argv[1:] if argv is None else argv)
@@ -220,7 +236,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         for count in args.workers.split(",")
     ]
     machine.load_end = os.getloadavg()
-    write_section(args.output, KEY, render(args, machine, results))
+    key = f"bench:stream:{'postgresql' if args.database_url else 'sqlite'}"
+    write_section(args.output, key, render(args, machine, results, key))
     log_line(f"wrote {args.output}")
 
 
