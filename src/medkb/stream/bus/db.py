@@ -79,37 +79,47 @@ class DbBus:
             )
             if not candidates:
                 return []
-            held = conn.execute(
-                self._upsert_claims(list(candidates), group=group, consumer=consumer, now=now)
-            ).all()
+            statement, rows = self._upsert_claims(
+                list(candidates), group=group, consumer=consumer, now=now
+            )
+            held = conn.execute(statement, rows).all()
         return [
             Message(id=str(event_id), body=candidates[event_id], attempts=attempts)
             for event_id, attempts in sorted(held)
         ]
 
     def _candidates(self, topic: str, group: str, now: datetime, count: int) -> sa.Select[Any]:
-        claims = stream_claims
-        joined = stream_events.outerjoin(
-            claims, sa.and_(claims.c.group_name == group, claims.c.event_id == stream_events.c.id)
-        )
-        free = sa.or_(
-            claims.c.event_id.is_(None),
-            sa.and_(claims.c.acked_at.is_(None), claims.c.claimed_until < now),
+        """The topic's oldest events without a claim of ``group`` that is acked or held.
+
+        A correlated ``NOT EXISTS`` walks ``ix_stream_events_topic`` in id order with one
+        primary-key probe of ``stream_claims`` per event and stops at ``count`` (an outer
+        join with an ``OR`` filter let PostgreSQL pick a quadratic plan).
+        """
+        claims = stream_claims.c
+        taken = (
+            sa.select(sa.literal(1))
+            .where(
+                claims.group_name == group,
+                claims.event_id == stream_events.c.id,
+                sa.or_(claims.acked_at.is_not(None), claims.claimed_until >= now),
+            )
+            .exists()
         )
         query = (
             sa.select(stream_events.c.id, stream_events.c.body)
-            .select_from(joined)
-            .where(stream_events.c.topic == topic, free)
+            .where(stream_events.c.topic == topic, ~taken)
             .order_by(stream_events.c.id)
             .limit(count)
         )
         if self._postgres:
-            query = query.with_for_update(skip_locked=True, of=stream_events)
+            query = query.with_for_update(skip_locked=True)
         return query
 
     def _upsert_claims(
         self, event_ids: list[int], *, group: str, consumer: str, now: datetime
-    ) -> Any:
+    ) -> tuple[Any, list[dict[str, Any]]]:
+        """The conditional upsert and its rows (executemany: one cached statement, sent
+        in batches by SQLAlchemy's insertmanyvalues, with RETURNING)."""
         until = now + timedelta(seconds=self.visibility_s)
         insert = (postgresql if self._postgres else sqlite).insert(stream_claims)
         rows = [
@@ -123,19 +133,16 @@ class DbBus:
             for event_id in event_ids
         ]
         claims = stream_claims.c
-        return (
-            insert.values(rows)
-            .on_conflict_do_update(
-                index_elements=[claims.group_name, claims.event_id],
-                set_={
-                    "consumer": consumer,
-                    "claimed_until": until,
-                    "attempts": claims.attempts + 1,
-                },
-                where=sa.and_(claims.acked_at.is_(None), claims.claimed_until < now),
-            )
-            .returning(claims.event_id, claims.attempts)
-        )
+        statement = insert.on_conflict_do_update(
+            index_elements=[claims.group_name, claims.event_id],
+            set_={
+                "consumer": insert.excluded.consumer,
+                "claimed_until": insert.excluded.claimed_until,
+                "attempts": claims.attempts + 1,
+            },
+            where=sa.and_(claims.acked_at.is_(None), claims.claimed_until < now),
+        ).returning(claims.event_id, claims.attempts)
+        return statement, rows
 
     def ack(self, topic: str, *, group: str, ids: list[str]) -> None:
         """Set ``acked_at`` on the group's claims of ``ids``."""
