@@ -93,17 +93,19 @@ def test_poison_goes_to_the_dead_letters_and_the_stream_keeps_flowing(
         json.dumps(make_event("qa.upserted", {"id": "x", "question": ""}, id="p-payload")),
         qa_event(9, event_id="p-long", response="x" * 200_001),
         json.dumps(make_event("feedback.given", {"query_log_id": 999, "rating": 5}, id="p-fb")),
+        json.dumps(make_event("document.uploaded", {"key": "uploads/none.md"}, id="p-doc")),
     ]
     bus.publish("t", [qa_event(1), *poison, qa_event(2), behaviour_event(3)])
     stats = _worker(kb, bus).run(until_idle=True)
-    assert (stats.applied, stats.dead_lettered, stats.errors) == (3, 5, 0)
+    assert (stats.applied, stats.dead_lettered, stats.errors) == (3, 6, 0)
     dead = {d.payload: d for d in bus.dead_letters("t")}
     assert set(dead) == set(poison)  # the original bodies, unchanged
     assert "Not JSON" in dead["{not json"].reason
     assert "Unknown event type 'qa.exploded'" in dead[poison[1]].reason
     assert "question" in dead[poison[2]].reason and "response" in dead[poison[2]].reason
     assert "FieldTooLong" in dead[poison[3]].reason and "200,000" in dead[poison[3]].reason
-    assert "NotFound" in dead[poison[4]].reason
+    assert "NotFound" in dead[poison[4]].reason and "query log 999" in dead[poison[4]].reason
+    assert "NotFound" in dead[poison[5]].reason and "uploads/none.md" in dead[poison[5]].reason
     origin = dead[poison[3]].origin
     assert origin["topic"] == "t" and origin["group"] == "g" and origin["consumer"] == "w1"
     assert origin["event_id"] == "p-long" and origin["attempts"] == 1

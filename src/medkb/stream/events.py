@@ -145,7 +145,11 @@ def schema(event_type: str, version: int = 1) -> dict[str, Any]:
     """The JSON schema of the envelope with ``event_type``'s payload at ``version``."""
     model = _model(event_type, version)
     envelope = Envelope.model_json_schema()
-    envelope["properties"]["payload"] = model.model_json_schema()
+    payload = model.model_json_schema()
+    definitions = payload.pop("$defs", {})  # "#/$defs/..." references resolve at the root
+    envelope["properties"]["payload"] = payload
+    if definitions:
+        envelope.setdefault("$defs", {}).update(definitions)
     envelope["properties"]["type"] = {"const": event_type}
     envelope["properties"]["version"] = {"const": version}
     envelope["title"] = f"{event_type} v{version}"
