@@ -9,7 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from medkb.errors import ConfigError
@@ -144,6 +151,85 @@ class SyncSettings(BaseModel):
     )
     claim_rows: int = Field(
         1000, ge=1, le=100_000, description="Outbox rows one apply claims at most."
+    )
+
+
+#: Retry policy names (``medkb.resilience.retry.POLICIES``) and the dependencies that take one.
+RETRY_POLICIES = ("default", "aggressive", "conservative", "network")
+DEPENDENCIES = ("vector_store", "embedder", "llm", "object_store", "bus")
+
+
+def _default_retry() -> dict[str, str]:
+    return {
+        "vector_store": "network",
+        "embedder": "default",
+        "llm": "network",
+        "object_store": "conservative",
+        "bus": "network",
+    }
+
+
+class ResilienceSettings(BaseModel):
+    """Retries and circuit breakers around external dependencies (``medkb.resilience``)."""
+
+    retry: dict[str, str] = Field(
+        default_factory=_default_retry,
+        description="Retry policy per dependency (vector_store, embedder, llm, object_store, "
+        "bus): default, aggressive, conservative or network; dependencies not named keep "
+        "theirs.",
+    )
+    breaker_failures: int = Field(
+        5, ge=1, le=1000, description="Failed calls in a row that open a dependency's circuit."
+    )
+    breaker_reset_s: float = Field(
+        30.0, ge=0, le=3600, description="Seconds an open circuit waits before a trial call."
+    )
+    breaker_trial_calls: int = Field(
+        1, ge=1, le=100, description="Trial calls that must succeed to close the circuit again."
+    )
+
+    @field_validator("retry")
+    @classmethod
+    def _check_policies(cls, retry: dict[str, str]) -> dict[str, str]:
+        for dependency, name in retry.items():
+            if dependency not in DEPENDENCIES:
+                raise ValueError(
+                    f"unknown dependency {dependency!r}; use {', '.join(DEPENDENCIES)}"
+                )
+            if name not in RETRY_POLICIES:
+                raise ValueError(
+                    f"unknown retry policy {name!r} for {dependency}; use "
+                    f"{', '.join(RETRY_POLICIES)}"
+                )
+        return {**_default_retry(), **retry}  # naming one dependency keeps the others'
+
+    def policy_name(self, dependency: str) -> str:
+        """The retry policy named for ``dependency`` (``default`` when none is)."""
+        return self.retry.get(dependency, "default")
+
+
+class StreamSettings(BaseModel):
+    """How ``medkb worker --bus`` consumes events (``medkb.stream``)."""
+
+    batch_size: int = Field(
+        100, ge=1, le=10_000, description="Events a worker takes from the bus at once."
+    )
+    visibility_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="Seconds an unacked event stays with its consumer before the bus "
+        "delivers it again (a killed worker's batch is redelivered after this).",
+    )
+    block_s: float = Field(
+        1.0, ge=0, le=60, description="Seconds a worker waits on an empty bus per poll."
+    )
+    max_deliveries: int = Field(
+        5,
+        ge=1,
+        le=1000,
+        description="Deliveries of one event before it goes to the dead letters (an event "
+        "that keeps crashing its workers).",
     )
 
 
@@ -362,6 +448,12 @@ class Settings(BaseSettings):
         default_factory=AnswerSettings, description="Answer safety and composition."
     )
     sync: SyncSettings = Field(default_factory=SyncSettings, description="Sync workers.")
+    stream: StreamSettings = Field(
+        default_factory=StreamSettings, description="Streaming ingestion workers."
+    )
+    resilience: ResilienceSettings = Field(
+        default_factory=ResilienceSettings, description="Retries and circuit breakers."
+    )
     api: ApiSettings = Field(default_factory=ApiSettings, description="The HTTP service.")
     redis_url: SecretStr | None = Field(
         None,

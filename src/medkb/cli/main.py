@@ -30,6 +30,7 @@ from medkb.cli.help import TidyGroup
 from medkb.cli.maintain import migrate_command, reembed_command
 from medkb.cli.opening import metadata_edits, read, run
 from medkb.cli.serve import serve_command
+from medkb.cli.stream import dlq_app, produce_command
 from medkb.cli.sync import sync_app
 from medkb.cli.transfer import export_command, import_command
 from medkb.cli.ui import ui_command
@@ -46,12 +47,14 @@ app.add_typer(sync_app, name="sync")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(dlq_app, name="dlq")
 app.command("serve")(serve_command)
 app.command("ui")(ui_command)
 app.command("eval")(evaluate_command)
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)
 app.command("worker")(worker_command)
+app.command("produce")(produce_command)
 app.command("migrate")(migrate_command)
 app.command("reembed")(reembed_command)
 app.command("export")(export_command)

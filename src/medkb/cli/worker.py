@@ -43,6 +43,36 @@ NameOpt = Annotated[str | None, typer.Option(help="Name in the lease owner (defa
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print one JSON summary on exit instead of text.")
 ]
+BusOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--bus",
+        metavar="URL",
+        help="Consume events from this bus instead of draining the outbox: db, "
+        "sqlite:///FILE, postgresql://… or redis://HOST:PORT/DB.",
+    ),
+]
+TopicOpt = Annotated[str, typer.Option("--topic", metavar="NAME", help="--bus: the topic.")]
+GroupOpt = Annotated[
+    str,
+    typer.Option(
+        "--group", metavar="NAME", help="--bus: the consumer group; its workers share the work."
+    ),
+]
+HealthPortOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--health-port",
+        min=0,
+        max=65535,
+        help="--bus: serve /health/live, /health/ready, /health/bus and /metrics on "
+        "127.0.0.1:PORT.",
+    ),
+]
+BatchOpt = Annotated[
+    int | None,
+    typer.Option("--batch-size", min=1, help="--bus: events per batch (MEDKB_STREAM__BATCH_SIZE)."),
+]
 
 
 def worker_command(
@@ -56,11 +86,22 @@ def worker_command(
     max_seconds: MaxOpt = None,
     name: NameOpt = None,
     json_out: JsonOpt = False,
+    bus: BusOpt = None,
+    topic: TopicOpt = "medkb-events",
+    group: GroupOpt = "medkb",
+    batch_size: BatchOpt = None,
+    health_port: HealthPortOpt = None,
 ) -> None:
     """Apply the outbox to the vector store until stopped (SIGTERM / Ctrl-C stop gracefully).
 
     Several workers may run at once against one database; each pair id is applied by one
     worker at a time. With --once it exits 69 if a store failed (the rows stay pending).
+
+    With --bus it consumes events instead (qa.upserted, qa.deleted, document.uploaded,
+    feedback.given, behaviour.event), acks them once the stores commit, and sends invalid
+    ones to the topic's dead letters ('medkb dlq list'); with --once it stops when the
+    topic has nothing left to deliver. For example
+    `medkb worker --bus redis://127.0.0.1:6379/0 --topic kb --group ingest`.
 
     Run it under a supervisor, for instance with
     `medkb worker --strategy batch --batch-rows 1000 --batch-seconds 30`.
@@ -73,6 +114,21 @@ def worker_command(
         "batch_seconds": batch_seconds,
         "lease_s": lease_seconds,
     }
+
+    if bus is not None:
+        stream_worker(
+            ctx,
+            bus=bus,
+            topic=topic,
+            group=group,
+            options={"batch_size": batch_size},
+            health_port=health_port,
+            once=once,
+            max_seconds=max_seconds,
+            name=name,
+            json_out=json_out,
+        )
+        return
 
     from medkb.sync.worker import Worker
 
@@ -121,3 +177,75 @@ def pick_strategy(value: str) -> Strategy:
     if value == "batch":
         return "batch"
     raise InputError(f"Unknown sync strategy {value!r}; use eventual or batch.")
+
+
+def stream_worker(
+    ctx: typer.Context,
+    *,
+    bus: str,
+    topic: str,
+    group: str,
+    options: dict[str, Any],
+    once: bool,
+    max_seconds: float | None,
+    name: str | None,
+    json_out: bool,
+    health_port: int | None = None,
+) -> None:
+    """``medkb worker --bus``: consume ``topic`` as a member of ``group``."""
+    from medkb.stream.bus.registry import open_bus
+    from medkb.stream.consumer import StreamWorker, guard_dependencies
+
+    def work(kb: Any) -> Any:
+        settings = kb.settings.stream.model_copy(
+            update={key: value for key, value in options.items() if value is not None}
+        )
+        opened = open_bus(
+            bus,
+            database_url=kb.settings.resolved_database_url(),
+            visibility_s=settings.visibility_s,
+        )
+        guarded_kb, breakers = guard_dependencies(kb)
+        try:
+            worker = StreamWorker(
+                kb=guarded_kb,
+                bus=opened,
+                topic=topic,
+                group=group,
+                settings=settings,
+                breakers=breakers,
+                name=name,
+            )
+            worker.handle_signals()
+            health = None
+            if health_port is not None:
+                from medkb.stream.health import HealthServer
+
+                health = HealthServer(worker, port=health_port)
+            if not json_out:
+                console.print(
+                    f"medkb worker: consuming {topic} on {opened.url} as {worker.name} in "
+                    f"group {group}; SIGTERM or Ctrl-C stops it.",
+                    highlight=False,
+                )
+            try:
+                return worker.run(max_seconds=max_seconds, until_idle=once)
+            finally:
+                if health is not None:
+                    health.close()
+        finally:
+            guarded_kb.close()
+            opened.close()
+
+    stats = run(ctx, work)
+    if json_out:
+        print_json(stats.to_dict())
+    else:
+        console.print(
+            f"Consumed {stats.consumed} event(s) in {stats.batches} batch(es) over "
+            f"{stats.seconds:.1f} s: {stats.applied} applied, {stats.skipped} already applied, "
+            f"{stats.dead_lettered} dead-lettered, {stats.errors} failed batch(es).",
+            highlight=False,
+        )
+    if once and stats.errors:
+        raise typer.Exit(StoreError.exit_code)

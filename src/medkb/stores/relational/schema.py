@@ -294,3 +294,80 @@ ingest_jobs = sa.Table(
     sa.Column("updated_at", Timestamp, nullable=False),
     sa.Index("ix_ingest_jobs_tenant", "tenant_id", "created_at"),
 )
+
+# --- The ``db`` event bus and streaming ingestion (migration 0006) ----------------------
+
+#: Integer ids on SQLite (its autoincrement needs INTEGER), 64-bit on PostgreSQL.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+#: Events published on the ``db`` bus, in publication order per topic.
+stream_events = sa.Table(
+    "stream_events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("topic", sa.String(200), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("ix_stream_events_topic", "topic", "id"),
+)
+
+#: One row per (consumer group, event) once delivered: who holds it until when, how often
+#: it was delivered, and when it was acked.
+stream_claims = sa.Table(
+    "stream_claims",
+    metadata,
+    sa.Column("group_name", sa.String(200), primary_key=True),
+    sa.Column(
+        "event_id",
+        BigId,
+        sa.ForeignKey("stream_events.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("consumer", sa.String(200), nullable=False),
+    sa.Column("claimed_until", Timestamp, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("acked_at", Timestamp),
+)
+
+#: Events a consumer could not apply: the reason, the original body, where it came from.
+stream_dead_letters = sa.Table(
+    "stream_dead_letters",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("topic", sa.String(200), nullable=False),
+    sa.Column("group_name", sa.String(200), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("origin", Json, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("ix_stream_dead_letters_topic", "topic", "id"),
+)
+
+#: Event ids already applied to this knowledge base, whatever bus brought them: a
+#: redelivered event is skipped (effectively-once application).
+stream_applied = sa.Table(
+    "stream_applied",
+    metadata,
+    sa.Column("event_id", sa.String(128), primary_key=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("applied_at", Timestamp, nullable=False),
+)
+
+#: ``behaviour.event`` interactions (SPEC §D), keyed by event id.
+behaviour_events = sa.Table(
+    "behaviour_events",
+    metadata,
+    sa.Column("event_id", sa.String(128), primary_key=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.String(128), nullable=False),
+    sa.Column("session_id", sa.String(128)),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("item_id", sa.String(128)),
+    sa.Column("category", sa.String(256)),
+    sa.Column("price", sa.Float),
+    sa.Column("occurred_at", Timestamp, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("ix_behaviour_events_user", "tenant_id", "user_id", "occurred_at"),
+    sa.Index("ix_behaviour_events_category", "tenant_id", "category", "occurred_at"),
+)

@@ -1,0 +1,116 @@
+"""A stream worker's own HTTP endpoints, on a port of its own (``--health-port``):
+
+- ``/health/live``  — 200 while the process runs its loop;
+- ``/health/ready`` — 200 when the bus answers and no circuit is open, else 503;
+- ``/health/bus``   — the bus's answer alone (200 / 503);
+- ``/metrics``      — Prometheus text: the worker's counters and each breaker's state.
+
+Standard library only (``http.server`` in a daemon thread), bound to 127.0.0.1 by default:
+the worker has no API keys to check, so it is not meant to face a network.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from medkb.errors import MedkbError
+from medkb.resilience.breaker import State
+from medkb.stream.consumer import StreamWorker
+
+_STATE_VALUE = {State.CLOSED: 0, State.HALF_OPEN: 1, State.OPEN: 2}
+
+
+def bus_check(worker: StreamWorker) -> dict[str, Any]:
+    """Whether the worker's bus answers, and why not."""
+    try:
+        worker.bus.ping()
+    except (MedkbError, OSError) as exc:
+        return {"ok": False, "error": str(exc)}
+    return {"ok": True}
+
+
+def readiness(worker: StreamWorker) -> dict[str, Any]:
+    """The bus check plus every breaker's state; ``ok`` only when all are fine."""
+    bus = bus_check(worker)
+    breakers = {name: b.state.value for name, b in worker.breakers.items()}
+    ok = bus["ok"] and all(state != State.OPEN.value for state in breakers.values())
+    return {"ok": ok, "bus": bus, "breakers": breakers}
+
+
+def metrics_text(worker: StreamWorker) -> str:
+    """The worker's counters and breaker states in the Prometheus text format."""
+    labels = f'topic="{worker.topic}",group="{worker.group}",worker="{worker.name}"'
+    stats = worker.stats
+    counters = {
+        "consumed": stats.consumed,
+        "applied": stats.applied,
+        "skipped": stats.skipped,
+        "dead_lettered": stats.dead_lettered,
+        "batches": stats.batches,
+        "failed_batches": stats.errors,
+        "circuit_waits": stats.circuit_waits,
+    }
+    lines = []
+    for name, value in counters.items():
+        lines += [
+            f"# TYPE medkb_stream_{name}_total counter",
+            f"medkb_stream_{name}_total{{{labels}}} {value}",
+        ]
+    lines.append("# HELP medkb_circuit_state 0 closed, 1 half-open, 2 open")
+    lines.append("# TYPE medkb_circuit_state gauge")
+    for name, breaker in worker.breakers.items():
+        value = _STATE_VALUE[breaker.state]
+        lines.append(f'medkb_circuit_state{{{labels},dependency="{name}"}} {value}')
+    return "\n".join(lines) + "\n"
+
+
+class HealthServer:
+    """Serves the endpoints above for ``worker`` until :meth:`close`."""
+
+    def __init__(self, worker: StreamWorker, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        handler = _handler(worker)
+        self.server = ThreadingHTTPServer((host, port), handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        """Stop serving and release the port."""
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _handler(worker: StreamWorker) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/metrics":
+                self._send(200, metrics_text(worker), "text/plain; version=0.0.4")
+                return
+            checks: dict[str, Callable[[], dict[str, Any]]] = {
+                "/health/live": lambda: {"ok": True},
+                "/health/ready": lambda: readiness(worker),
+                "/health/bus": lambda: bus_check(worker),
+            }
+            check = checks.get(self.path)
+            if check is None:
+                self._send(404, json.dumps({"error": "not found"}), "application/json")
+                return
+            body = check()
+            self._send(200 if body["ok"] else 503, json.dumps(body), "application/json")
+
+        def _send(self, status: int, body: str, kind: str) -> None:
+            data = body.encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *_args: Any) -> None:
+            return  # no access log on stderr
+
+    return Handler
