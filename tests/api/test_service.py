@@ -103,7 +103,7 @@ def _until(server: Server, status: int, seconds: float) -> float:
     raise AssertionError(f"/health/ready never answered {status} within {seconds} s")
 
 
-def test_readiness_turns_red_without_redis_and_green_when_it_returns(
+def test_without_redis_readiness_turns_red_queries_still_answer_and_green_returns(
     two_servers: tuple[list[Server], int, Path],
 ) -> None:
     servers, port, tmp = two_servers
@@ -115,6 +115,11 @@ def test_readiness_turns_red_without_redis_and_green_when_it_returns(
     assert _until(server, 503, 10) < 10
     red = httpx.get(f"{server.url}/health/redis").json()
     assert red["status"] == "fail" and red["checks"]["redis"]["ok"] is False
+    # Rate limits and the answer cache live in Redis: while it is down, this process
+    # counts requests itself and questions are still answered (they were refused with 503).
+    with server.client("t") as client:
+        asked = client.post("/v1/query", json={"query": "Can children take aspirin?"})
+    assert asked.status_code == 200, asked.text
     restarted = _start_redis(port, tmp)
     try:
         assert _until(server, 200, 10) < 10

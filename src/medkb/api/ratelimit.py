@@ -3,12 +3,13 @@ process. One Protocol, two backends; ``tests/contract/test_api_guards.py`` runs 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from medkb.errors import StoreError
+log = logging.getLogger(__name__)
 
 
 class RateLimiter(Protocol):
@@ -72,20 +73,28 @@ return tostring(wait)
 
 
 class RedisRateLimiter:
-    """Token buckets in Redis, so every server process counts against one bucket per key."""
+    """Token buckets in Redis, so every server process counts against one bucket per key.
+
+    While Redis fails, each process counts a key's requests in its own buckets instead:
+    limits stay in force (per process) and questions are still answered; ``/health/redis``
+    and readiness show the outage.
+    """
 
     def __init__(self, client: Any, *, rate: float, burst: int, prefix: str = "medkb:") -> None:
         self.client, self.rate, self.burst, self.prefix = client, rate, burst, prefix
         self._script = client.register_script(_TAKE)
+        self.fallback = MemoryRateLimiter(rate=rate, burst=burst)
 
     def take(self, key: str) -> float:
         try:
             wait = self._script(keys=[f"{self.prefix}rate:{key}"], args=[self.rate, self.burst])
         except Exception as exc:  # redis.RedisError; the driver is imported lazily
-            raise StoreError(
-                f"Redis failed while checking a rate limit: {exc}. Check MEDKB_REDIS_URL "
-                "and that Redis is running."
-            ) from exc
+            log.warning(
+                "Redis failed while checking a rate limit (%s); this process counts the "
+                "key's requests on its own until Redis answers. Check MEDKB_REDIS_URL.",
+                type(exc).__name__,
+            )
+            return self.fallback.take(key)
         return float(wait)
 
     def close(self) -> None:
