@@ -3,7 +3,8 @@
 - ``/health/live``  — 200 while the process runs its loop;
 - ``/health/ready`` — 200 when the bus answers and no circuit is open, else 503;
 - ``/health/bus``   — the bus's answer alone (200 / 503);
-- ``/metrics``      — Prometheus text: the worker's counters and each breaker's state.
+- ``/metrics``      — Prometheus text: the worker's counters, each breaker's state and the
+  topic's dead letters (counted on the bus at each scrape).
 
 Standard library only (``http.server`` in a daemon thread), bound to 127.0.0.1 by default:
 the worker has no API keys to check, so it is not meant to face a network.
@@ -41,8 +42,25 @@ def readiness(worker: StreamWorker) -> dict[str, Any]:
     return {"ok": ok, "bus": bus, "breakers": breakers}
 
 
+def dead_letter_lines(worker: StreamWorker) -> list[str]:
+    """The ``medkb_dead_letters`` gauge of the worker's topic, counted on the bus.
+
+    Every worker of the topic reports the same number (take the max). When the bus does
+    not answer there is no sample: /health/ready and /health/bus say why.
+    """
+    try:
+        count = worker.bus.count_dead_letters(worker.topic)
+    except (MedkbError, OSError):
+        return []
+    return [
+        "# HELP medkb_dead_letters Dead letters of the topic waiting for 'medkb dlq'",
+        "# TYPE medkb_dead_letters gauge",
+        f'medkb_dead_letters{{topic="{worker.topic}"}} {count}',
+    ]
+
+
 def metrics_text(worker: StreamWorker) -> str:
-    """The worker's counters and breaker states in the Prometheus text format."""
+    """The worker's counters, breaker states and dead letters in the Prometheus text format."""
     labels = f'topic="{worker.topic}",group="{worker.group}",worker="{worker.name}"'
     stats = worker.stats
     counters = {
@@ -65,6 +83,7 @@ def metrics_text(worker: StreamWorker) -> str:
     for name, breaker in worker.breakers.items():
         value = _STATE_VALUE[breaker.state]
         lines.append(f'medkb_circuit_state{{{labels},dependency="{name}"}} {value}')
+    lines += dead_letter_lines(worker)
     return "\n".join(lines) + "\n"
 
 
