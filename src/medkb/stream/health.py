@@ -24,6 +24,21 @@ from medkb.stream.consumer import StreamWorker
 
 _STATE_VALUE = {State.CLOSED: 0, State.HALF_OPEN: 1, State.OPEN: 2}
 
+#: The worker's counters on /metrics: ``medkb_stream_<name>_total`` ← ``StreamStats.<field>``.
+COUNTERS = {
+    "consumed": "consumed",
+    "applied": "applied",
+    "skipped": "skipped",
+    "dead_lettered": "dead_lettered",
+    "batches": "batches",
+    "failed_batches": "errors",
+    "circuit_waits": "circuit_waits",
+}
+#: Gauge: 0 closed, 1 half-open, 2 open, per dependency (label ``dependency``).
+CIRCUIT_STATE = "medkb_circuit_state"
+#: Gauge: the dead letters of the worker's topic (label ``topic``).
+DEAD_LETTERS = "medkb_dead_letters"
+
 
 def bus_check(worker: StreamWorker) -> dict[str, Any]:
     """Whether the worker's bus answers, and why not."""
@@ -53,36 +68,26 @@ def dead_letter_lines(worker: StreamWorker) -> list[str]:
     except (MedkbError, OSError):
         return []
     return [
-        "# HELP medkb_dead_letters Dead letters of the topic waiting for 'medkb dlq'",
-        "# TYPE medkb_dead_letters gauge",
-        f'medkb_dead_letters{{topic="{worker.topic}"}} {count}',
+        f"# HELP {DEAD_LETTERS} Dead letters of the topic waiting for 'medkb dlq'",
+        f"# TYPE {DEAD_LETTERS} gauge",
+        f'{DEAD_LETTERS}{{topic="{worker.topic}"}} {count}',
     ]
 
 
 def metrics_text(worker: StreamWorker) -> str:
     """The worker's counters, breaker states and dead letters in the Prometheus text format."""
     labels = f'topic="{worker.topic}",group="{worker.group}",worker="{worker.name}"'
-    stats = worker.stats
-    counters = {
-        "consumed": stats.consumed,
-        "applied": stats.applied,
-        "skipped": stats.skipped,
-        "dead_lettered": stats.dead_lettered,
-        "batches": stats.batches,
-        "failed_batches": stats.errors,
-        "circuit_waits": stats.circuit_waits,
-    }
     lines = []
-    for name, value in counters.items():
+    for name, field in COUNTERS.items():
         lines += [
             f"# TYPE medkb_stream_{name}_total counter",
-            f"medkb_stream_{name}_total{{{labels}}} {value}",
+            f"medkb_stream_{name}_total{{{labels}}} {getattr(worker.stats, field)}",
         ]
-    lines.append("# HELP medkb_circuit_state 0 closed, 1 half-open, 2 open")
-    lines.append("# TYPE medkb_circuit_state gauge")
+    lines.append(f"# HELP {CIRCUIT_STATE} 0 closed, 1 half-open, 2 open")
+    lines.append(f"# TYPE {CIRCUIT_STATE} gauge")
     for name, breaker in worker.breakers.items():
         value = _STATE_VALUE[breaker.state]
-        lines.append(f'medkb_circuit_state{{{labels},dependency="{name}"}} {value}')
+        lines.append(f'{CIRCUIT_STATE}{{{labels},dependency="{name}"}} {value}')
     lines += dead_letter_lines(worker)
     return "\n".join(lines) + "\n"
 
