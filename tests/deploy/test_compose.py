@@ -206,7 +206,8 @@ def test_prometheus_config_and_alerts_pass_promtool(tmp_path: Path) -> None:
 
 
 def test_alerts_fire_when_they_should(tmp_path: Path) -> None:
-    """alerts_test.yml: backlog, API down and 5xx alerts fire after their `for`, not before."""
+    """alerts_test.yml: backlog, API down, 5xx, dead-letter, open-circuit and stream-worker-down
+    alerts fire after their `for`, not before."""
     done = promtool("test", "rules", str(COMPOSE / "prometheus" / "alerts_test.yml"))
     assert done.returncode == 0, done.stdout + done.stderr
     broken = tmp_path / "alerts.yml"
