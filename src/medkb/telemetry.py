@@ -23,7 +23,6 @@ T = TypeVar("T")
 Attribute = str | int | float | bool
 
 
-
 def _tracing() -> Any | None:
     """OpenTelemetry's ``trace`` module, once something imported it.
 

@@ -125,6 +125,8 @@ def test_a_dead_letter_is_kept_with_its_reason_and_never_redelivered(
     time.sleep(VISIBLE_AGAIN_S + 0.3)
     assert bus.consume(topic, group="g", consumer="c", count=10) == []
     (dead,) = bus.dead_letters(topic)
+    assert bus.count_dead_letters(topic) == 1
+    assert bus.count_dead_letters(unique_topic()) == 0
     assert (dead.topic, dead.group, dead.reason, dead.payload) == (
         topic,
         "g",
@@ -137,6 +139,7 @@ def test_a_dead_letter_is_kept_with_its_reason_and_never_redelivered(
     assert bus.remove_dead_letter(topic, dead.id) is False
     assert bus.remove_dead_letter(topic, "no-such-id") is False
     assert bus.dead_letters(topic) == []
+    assert bus.count_dead_letters(topic) == 0
 
 
 def test_a_consumer_waits_for_events_up_to_its_block_time(opener: Opener, topic: str) -> None:

@@ -1,10 +1,7 @@
 """What the deploy files are checked against: medkb's own settings, commands and metrics.
 
 The deploy files (``deploy/``) name environment variables, ``medkb`` commands and metric
-names. Each must be one medkb really reads, runs or exports; the names below marked
-*not yet merged* belong to work on another branch (the stream worker, issue 12) and are
-accepted until it lands. When it does, delete them here: the
-tests then check those names against the merged code.
+names. Each must be one medkb really reads, runs or exports.
 """
 
 from __future__ import annotations
@@ -23,6 +20,7 @@ from pydantic_settings import BaseSettings
 from medkb.cli.context import DEBUG_ENV
 from medkb.cli.main import app
 from medkb.config import Settings
+from medkb.stream.health import COUNTERS
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -30,22 +28,6 @@ DEPLOY = ROOT / "deploy"
 #: Read by medkb outside ``Settings``: the API factory's auth switch (``medkb serve`` sets it
 #: for its workers; src/medkb/api/factory.py) and the CLI's traceback switch.
 READ_OUTSIDE_SETTINGS = frozenset({"MEDKB_SERVE_AUTH", DEBUG_ENV})
-
-#: Not yet merged (branch ``stream``, issue 12): the port of the stream worker's /health and
-#: /metrics. Delete once the stream worker lands with its own name for it.
-NOT_YET_MERGED_SETTINGS = frozenset({"MEDKB_STREAM__HEALTH_PORT"})
-
-#: Not yet merged: the stream worker's flags (branch ``stream``). ``None`` would accept a
-#: whole command with any flags, even once it exists: delete the entry after the merge so
-#: its flags are checked.
-NOT_YET_MERGED_COMMANDS: dict[str, frozenset[str] | None] = {
-    "worker": frozenset({"--bus", "--topic", "--group"}),
-}
-
-#: Not yet merged (branch ``stream``): sync lag, dead letters, breaker states, stream events.
-NOT_YET_MERGED_METRICS = frozenset(
-    {"medkb_sync_lag_seconds", "medkb_dlq_messages", "medkb_breaker_state", "medkb_stream_events"}
-)
 
 MEDKB_VARIABLE = re.compile(r"\bMEDKB_[A-Z0-9_]*[A-Z0-9]")
 METRIC = re.compile(r"\bmedkb_[a-z0-9_]+")
@@ -78,7 +60,7 @@ def setting_names(model: type[BaseModel] = Settings, prefix: str = "MEDKB_") -> 
 
 def known_variables() -> set[str]:
     """The MEDKB_* names a deploy file may use."""
-    return setting_names() | READ_OUTSIDE_SETTINGS | NOT_YET_MERGED_SETTINGS
+    return setting_names() | READ_OUTSIDE_SETTINGS
 
 
 def unknown_variables(texts: Iterable[str]) -> set[str]:
@@ -88,8 +70,9 @@ def unknown_variables(texts: Iterable[str]) -> set[str]:
 
 
 def exported_metrics() -> set[str]:
-    """Metric names medkb's source registers (``"medkb_…"`` string literals)."""
-    found: set[str] = set()
+    """Metric names medkb's source registers (``"medkb_…"`` string literals), and the
+    stream worker's counters (``medkb_stream_<name>_total``, src/medkb/stream/health.py)."""
+    found = {f"medkb_stream_{name}_total" for name in COUNTERS}
     for path in (ROOT / "src" / "medkb").rglob("*.py"):
         found |= set(re.findall(r"[\"'](medkb_[a-z0-9_]+)[\"']", path.read_text()))
     return found
@@ -97,7 +80,7 @@ def exported_metrics() -> set[str]:
 
 def unknown_metrics(texts: Iterable[str]) -> set[str]:
     """medkb_* series in ``texts`` (PromQL) that no medkb process exports."""
-    known = exported_metrics() | NOT_YET_MERGED_METRICS
+    known = exported_metrics()
     unknown = set()
     for text in texts:
         for series in METRIC.findall(text):
@@ -117,13 +100,8 @@ def command_problems(args: list[str]) -> list[str]:
         path.append(rest.pop(0))
         command = command.commands.get(path[-1])
         if command is None:
-            if path[0] in NOT_YET_MERGED_COMMANDS:
-                return []
             return [f"medkb has no command {' '.join(path)!r}"]
-    pending = NOT_YET_MERGED_COMMANDS.get(path[0], frozenset()) if path else frozenset()
-    if pending is None:
-        return []
-    return _option_problems(command, path, [t for t in rest if t.split("=")[0] not in pending])
+    return _option_problems(command, path, rest)
 
 
 def _option_problems(command: Any, path: list[str], rest: list[str]) -> list[str]:

@@ -103,11 +103,15 @@ def test_command_check_catches_unknown_commands_and_options() -> None:
     assert command_problems(["backup", "--output", "s3://b/p", "--keep", "30"]) == []
     assert command_problems(["backup", "--retain", "30"]) == ["medkb backup has no option --retain"]
     assert command_problems(["servee"]) == ["medkb has no command 'servee'"]
+    assert command_problems(["worker", "--bus", "db", "--health-port", "9100"]) == []
+    assert command_problems(["worker", "--bus", "db", "--partitions", "6"]) == [
+        "medkb worker has no option --partitions"
+    ]
 
 
 def test_networks_keep_stores_off_the_frontend(stack: dict[str, Any]) -> None:
     services = stack["services"]
-    for store in ("postgres", "milvus", "redis", "kafka", "minio", "etcd"):
+    for store in ("postgres", "milvus", "redis", "minio", "etcd"):
         assert "frontend" not in services[store]["networks"], store
     assert stack["networks"]["backend"]["internal"] is True
     assert services["ui"]["networks"] == ["frontend"]
@@ -164,7 +168,7 @@ def test_dashboard_has_the_panels_operators_need() -> None:
         "Request rate",
         "p95 latency",
         "Ingest rate",
-        "Sync lag",
+        "Stream failures",
         "Outbox depth",
         "Dead-letter queue",
         "Circuit breakers",
@@ -178,6 +182,8 @@ def test_dashboards_and_alerts_use_exported_metrics() -> None:
     exprs += [rule["expr"] for group in alerts["groups"] for rule in group["rules"]]
     assert unknown_metrics(exprs) == set()
     assert unknown_metrics(["rate(medkb_queries_totl[5m])"]) == {"medkb_queries_totl"}
+    stream = ["medkb_stream_applied_total", "medkb_circuit_state", "medkb_dead_letters"]
+    assert unknown_metrics([*stream, "medkb_stream_events_total"]) == {"medkb_stream_events_total"}
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:
@@ -200,7 +206,8 @@ def test_prometheus_config_and_alerts_pass_promtool(tmp_path: Path) -> None:
 
 
 def test_alerts_fire_when_they_should(tmp_path: Path) -> None:
-    """alerts_test.yml: backlog, API down and 5xx alerts fire after their `for`, not before."""
+    """alerts_test.yml: backlog, API down, 5xx, dead-letter, open-circuit and stream-worker-down
+    alerts fire after their `for`, not before."""
     done = promtool("test", "rules", str(COMPOSE / "prometheus" / "alerts_test.yml"))
     assert done.returncode == 0, done.stdout + done.stderr
     broken = tmp_path / "alerts.yml"

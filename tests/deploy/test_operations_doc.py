@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.deploy.checks import ROOT, command_problems
+from tests.deploy.checks import ROOT, command_problems, unknown_metrics
 
 OPERATIONS = ROOT / "docs" / "operations.md"
 BENCHMARKS = ROOT / "docs" / "benchmarks.md"
@@ -45,11 +45,16 @@ def test_medkb_commands_in_the_guide_exist() -> None:
     spans = re.findall(r"`medkb ([^`]+)`", text)
     blocks = "\n".join(re.findall(r"```bash\n(.*?)```", text, re.S))
     spans += re.findall(r"^medkb (.+)$", blocks, re.M)
-    # `medkb ui` and `medkb dlq` are not merged yet (branches ui and stream).
-    commands = [line.split() for line in spans if not line.startswith(("ui", "dlq"))]
+    commands = [line.split() for line in spans]
     assert len(commands) > 10
     problems = [p for argv in commands for p in command_problems(_plain(argv))]
     assert problems == []
+
+
+def test_metrics_in_the_guide_are_exported() -> None:
+    text = OPERATIONS.read_text()
+    assert "medkb_dead_letters" in text and "medkb_circuit_state" in text
+    assert unknown_metrics([text]) == set()
 
 
 def _plain(argv: list[str]) -> list[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -212,3 +213,21 @@ def test_poison_lines_go_to_the_dead_letters_and_the_stream_keeps_flowing(
     assert [d["payload"] for d in remaining] == [poison[0]]
     gone = cli(kb_home, embed_cache, "dlq", "show", dead_id, "--topic", "t")
     assert gone.exit_code == 66 and "dlq list" in gone.output
+
+
+def test_a_worker_serves_health_on_the_host_asked_and_refuses_a_taken_port(
+    kb_home: Path, embed_cache: Path
+) -> None:
+    args = ["worker", "--bus", "db", "--topic", "t", "--group", "g", "--once"]
+    served = cli(kb_home, embed_cache, *args, "--health-host", "localhost", "--health-port", "0")
+    assert served.exit_code == 0, served.output
+    unwrapped = "".join(served.output.split())  # rich wraps the line at the terminal width
+    assert "/health and /metrics on http://localhost:".replace(" ", "") in unwrapped
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        refused = cli(kb_home, embed_cache, *args, "--health-port", port)
+    assert refused.exit_code == 78, refused.output
+    wanted = f"Cannot serve /health and /metrics on 127.0.0.1:{port}"
+    assert wanted.replace(" ", "") in "".join(refused.output.split())

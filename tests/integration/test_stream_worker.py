@@ -225,6 +225,7 @@ def test_a_worker_serves_its_health_and_metrics(kb: KnowledgeBase, bus: Bus) -> 
         assert f"medkb_stream_applied_total{{{labels}}} 1" in metrics
         assert f"medkb_stream_dead_lettered_total{{{labels}}} 1" in metrics
         assert f'medkb_circuit_state{{{labels},dependency="embedder"}} 0' in metrics
+        assert 'medkb_dead_letters{topic="t"} 1' in metrics  # counted on the bus
         breaker.failed()  # the circuit opens: not ready, and the metric says so
         status, body = _get(f"{base}/health/ready")
         assert status == 503 and json.loads(body)["breakers"] == {"embedder": "open"}

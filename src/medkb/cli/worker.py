@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from medkb.cli.context import console, print_json, run
-from medkb.errors import InputError, StoreError
+from medkb.errors import ConfigError, InputError, StoreError
 
 if TYPE_CHECKING:
+    from medkb.stream.consumer import StreamWorker
+    from medkb.stream.health import HealthServer
     from medkb.sync.worker import Strategy, WorkerStats
 
 OnceOpt = Annotated[bool, typer.Option("--once", help="Apply everything due now, then exit.")]
@@ -66,7 +68,16 @@ HealthPortOpt = Annotated[
         min=0,
         max=65535,
         help="--bus: serve /health/live, /health/ready, /health/bus and /metrics on "
-        "127.0.0.1:PORT.",
+        "HOST:PORT (see --health-host).",
+    ),
+]
+HealthHostOpt = Annotated[
+    str,
+    typer.Option(
+        "--health-host",
+        metavar="HOST",
+        help="--bus: the address --health-port binds; 0.0.0.0 in a container, so probes and "
+        "Prometheus reach it (the endpoints have no authentication).",
     ),
 ]
 BatchOpt = Annotated[
@@ -91,6 +102,7 @@ def worker_command(
     group: GroupOpt = "medkb",
     batch_size: BatchOpt = None,
     health_port: HealthPortOpt = None,
+    health_host: HealthHostOpt = "127.0.0.1",
 ) -> None:
     """Apply the outbox to the vector store until stopped (SIGTERM / Ctrl-C stop gracefully).
 
@@ -123,6 +135,7 @@ def worker_command(
             group=group,
             options={"batch_size": batch_size},
             health_port=health_port,
+            health_host=health_host,
             once=once,
             max_seconds=max_seconds,
             name=name,
@@ -179,6 +192,19 @@ def pick_strategy(value: str) -> Strategy:
     raise InputError(f"Unknown sync strategy {value!r}; use eventual or batch.")
 
 
+def serve_health(worker: StreamWorker, host: str, port: int) -> HealthServer:
+    """Start the worker's /health and /metrics server; a clear error if it cannot bind."""
+    from medkb.stream.health import HealthServer
+
+    try:
+        return HealthServer(worker, host=host, port=port)
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot serve /health and /metrics on {host}:{port} (--health-host, "
+            f"--health-port): {exc.strerror or exc}."
+        ) from exc
+
+
 def stream_worker(
     ctx: typer.Context,
     *,
@@ -191,6 +217,7 @@ def stream_worker(
     name: str | None,
     json_out: bool,
     health_port: int | None = None,
+    health_host: str = "127.0.0.1",
 ) -> None:
     """``medkb worker --bus``: consume ``topic`` as a member of ``group``."""
     from medkb.stream.bus.registry import open_bus
@@ -217,15 +244,16 @@ def stream_worker(
                 name=name,
             )
             worker.handle_signals()
-            health = None
-            if health_port is not None:
-                from medkb.stream.health import HealthServer
-
-                health = HealthServer(worker, port=health_port)
+            health = None if health_port is None else serve_health(worker, health_host, health_port)
             if not json_out:
+                serving = (
+                    f" /health and /metrics on http://{health_host}:{health.port};"
+                    if health
+                    else ""
+                )
                 console.print(
                     f"medkb worker: consuming {topic} on {opened.url} as {worker.name} in "
-                    f"group {group}; SIGTERM or Ctrl-C stops it.",
+                    f"group {group};{serving} SIGTERM or Ctrl-C stops it.",
                     highlight=False,
                 )
             try:

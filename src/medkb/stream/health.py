@@ -3,7 +3,8 @@
 - ``/health/live``  — 200 while the process runs its loop;
 - ``/health/ready`` — 200 when the bus answers and no circuit is open, else 503;
 - ``/health/bus``   — the bus's answer alone (200 / 503);
-- ``/metrics``      — Prometheus text: the worker's counters and each breaker's state.
+- ``/metrics``      — Prometheus text: the worker's counters, each breaker's state and the
+  topic's dead letters (counted on the bus at each scrape).
 
 Standard library only (``http.server`` in a daemon thread), bound to 127.0.0.1 by default:
 the worker has no API keys to check, so it is not meant to face a network.
@@ -23,6 +24,21 @@ from medkb.stream.consumer import StreamWorker
 
 _STATE_VALUE = {State.CLOSED: 0, State.HALF_OPEN: 1, State.OPEN: 2}
 
+#: The worker's counters on /metrics: ``medkb_stream_<name>_total`` ← ``StreamStats.<field>``.
+COUNTERS = {
+    "consumed": "consumed",
+    "applied": "applied",
+    "skipped": "skipped",
+    "dead_lettered": "dead_lettered",
+    "batches": "batches",
+    "failed_batches": "errors",
+    "circuit_waits": "circuit_waits",
+}
+#: Gauge: 0 closed, 1 half-open, 2 open, per dependency (label ``dependency``).
+CIRCUIT_STATE = "medkb_circuit_state"
+#: Gauge: the dead letters of the worker's topic (label ``topic``).
+DEAD_LETTERS = "medkb_dead_letters"
+
 
 def bus_check(worker: StreamWorker) -> dict[str, Any]:
     """Whether the worker's bus answers, and why not."""
@@ -41,30 +57,38 @@ def readiness(worker: StreamWorker) -> dict[str, Any]:
     return {"ok": ok, "bus": bus, "breakers": breakers}
 
 
+def dead_letter_lines(worker: StreamWorker) -> list[str]:
+    """The ``medkb_dead_letters`` gauge of the worker's topic, counted on the bus.
+
+    Every worker of the topic reports the same number (take the max). When the bus does
+    not answer there is no sample: /health/ready and /health/bus say why.
+    """
+    try:
+        count = worker.bus.count_dead_letters(worker.topic)
+    except (MedkbError, OSError):
+        return []
+    return [
+        f"# HELP {DEAD_LETTERS} Dead letters of the topic waiting for 'medkb dlq'",
+        f"# TYPE {DEAD_LETTERS} gauge",
+        f'{DEAD_LETTERS}{{topic="{worker.topic}"}} {count}',
+    ]
+
+
 def metrics_text(worker: StreamWorker) -> str:
-    """The worker's counters and breaker states in the Prometheus text format."""
+    """The worker's counters, breaker states and dead letters in the Prometheus text format."""
     labels = f'topic="{worker.topic}",group="{worker.group}",worker="{worker.name}"'
-    stats = worker.stats
-    counters = {
-        "consumed": stats.consumed,
-        "applied": stats.applied,
-        "skipped": stats.skipped,
-        "dead_lettered": stats.dead_lettered,
-        "batches": stats.batches,
-        "failed_batches": stats.errors,
-        "circuit_waits": stats.circuit_waits,
-    }
     lines = []
-    for name, value in counters.items():
+    for name, field in COUNTERS.items():
         lines += [
             f"# TYPE medkb_stream_{name}_total counter",
-            f"medkb_stream_{name}_total{{{labels}}} {value}",
+            f"medkb_stream_{name}_total{{{labels}}} {getattr(worker.stats, field)}",
         ]
-    lines.append("# HELP medkb_circuit_state 0 closed, 1 half-open, 2 open")
-    lines.append("# TYPE medkb_circuit_state gauge")
+    lines.append(f"# HELP {CIRCUIT_STATE} 0 closed, 1 half-open, 2 open")
+    lines.append(f"# TYPE {CIRCUIT_STATE} gauge")
     for name, breaker in worker.breakers.items():
         value = _STATE_VALUE[breaker.state]
-        lines.append(f'medkb_circuit_state{{{labels},dependency="{name}"}} {value}')
+        lines.append(f'{CIRCUIT_STATE}{{{labels},dependency="{name}"}} {value}')
+    lines += dead_letter_lines(worker)
     return "\n".join(lines) + "\n"
 
 

@@ -74,6 +74,10 @@ class Bus(Protocol):
         """The dead letters of ``topic``, oldest first."""
         ...
 
+    def count_dead_letters(self, topic: str) -> int:
+        """How many dead letters ``topic`` holds (without reading them)."""
+        ...
+
     def remove_dead_letter(self, topic: str, dead_id: str) -> bool:
         """Delete one dead letter (after a replay); False when it was not there."""
         ...

@@ -195,6 +195,13 @@ class DbBus:
                 for row in conn.execute(query)
             ]
 
+    def count_dead_letters(self, topic: str) -> int:
+        """``count(*)`` of the topic's dead letters."""
+        dlq = stream_dead_letters
+        query = sa.select(sa.func.count()).select_from(dlq).where(dlq.c.topic == topic)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def remove_dead_letter(self, topic: str, dead_id: str) -> bool:
         """Delete one dead letter of ``topic``."""
         if not dead_id.isdigit():

@@ -128,6 +128,11 @@ class RedisBus:
             for i, f in entries
         ]
 
+    def count_dead_letters(self, topic: str) -> int:
+        """XLEN of the dead-letter stream (0 when it does not exist)."""
+        with self._errors():
+            return int(self.client.xlen(PREFIX + topic + ":dlq"))
+
     def remove_dead_letter(self, topic: str, dead_id: str) -> bool:
         """XDEL one dead letter."""
         with self._errors():
