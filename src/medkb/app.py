@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -32,6 +33,7 @@ from medkb.sync.verify import status as sync_status
 if TYPE_CHECKING:
     from medkb.ingest.pipeline import Ingestor, IngestReport, Progress
     from medkb.ingest.writer import Writer, WriteResult
+    from medkb.resilience.breaker import CircuitBreaker
     from medkb.search.cached import CachedAnswers
     from medkb.search.results import QueryResult
     from medkb.search.service import QueryOptions, Searcher
@@ -547,6 +549,46 @@ def build(settings: Settings) -> KnowledgeBase:
         embedder=embedder,
         answers=open_answer_cache(settings),
     )
+
+
+def guard_dependencies(
+    kb: KnowledgeBase,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] | None = None,
+) -> tuple[KnowledgeBase, dict[str, CircuitBreaker]]:
+    """A view of ``kb`` whose vector store and embedder run behind their retry policies
+    and circuit breakers (``Settings.resilience``), and the breakers by dependency."""
+    from medkb.resilience.breaker import CircuitBreaker
+    from medkb.resilience.guard import guarded
+    from medkb.resilience.retry import policy
+
+    tuning = kb.settings.resilience
+    breakers = {
+        name: CircuitBreaker(
+            name.replace("_", " "),
+            failures=tuning.breaker_failures,
+            reset_s=tuning.breaker_reset_s,
+            trial_calls=tuning.breaker_trial_calls,
+            clock=clock,
+        )
+        for name in ("vector_store", "embedder")
+    }
+    store = guarded(
+        kb.store,
+        breaker=breakers["vector_store"],
+        policy=policy(tuning.policy_name("vector_store")),
+    )
+    embedder = guarded(
+        kb.embedder,
+        breaker=breakers["embedder"],
+        policy=policy(tuning.policy_name("embedder")),
+        sleep=sleep,
+    )
+    view = KnowledgeBase(
+        kb.settings, engine=kb.engine, store=store, embedder=embedder, owns_stores=False
+    )
+    return view, breakers
 
 
 def make_home(home: Path) -> None:

@@ -12,14 +12,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from medkb.app import KnowledgeBase
+from medkb.app import KnowledgeBase, guard_dependencies
 from medkb.config import StreamSettings
 from medkb.errors import NotFound
 from medkb.resilience.breaker import State
 from medkb.stores.objects.local import LocalObjectStore
 from medkb.stream.bus.base import Bus
 from medkb.stream.bus.db import DbBus
-from medkb.stream.consumer import StreamWorker, guard_dependencies
+from medkb.stream.consumer import StreamWorker
 from medkb.stream.events import make_event
 from tests.integration.stream_helpers import behaviour_event, counts, qa_event
 

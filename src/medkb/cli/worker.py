@@ -220,8 +220,9 @@ def stream_worker(
     health_host: str = "127.0.0.1",
 ) -> None:
     """``medkb worker --bus``: consume ``topic`` as a member of ``group``."""
+    from medkb.app import guard_dependencies
     from medkb.stream.bus.registry import open_bus
-    from medkb.stream.consumer import StreamWorker, guard_dependencies
+    from medkb.stream.consumer import StreamWorker
 
     def work(kb: Any) -> Any:
         settings = kb.settings.stream.model_copy(
