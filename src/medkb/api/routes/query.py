@@ -44,7 +44,18 @@ _STREAM_DOC: dict[int | str, dict[str, Any]] = {
         "`sources`, `answer` (pieces of the text), then `done` with the POST /v1/query object.",
         "content": {
             "text/event-stream": {
-                "schema": {"type": "string"},
+                # One event as an SSE parser reads it: its name and its JSON data.
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "event": {
+                            "type": "string",
+                            "enum": ["notice", "sources", "answer", "done"],
+                        },
+                        "data": {"type": "string", "description": "A JSON object."},
+                    },
+                    "required": ["event", "data"],
+                },
                 "example": 'event: sources\ndata: {"citations": [], "sources": []}\n\n'
                 'event: answer\ndata: {"text": "High blood pressure ... [1]"}\n\n'
                 'event: done\ndata: {"query": "...", "answer": "...", "citations": []}\n\n',
