@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer.main
@@ -24,6 +25,7 @@ from typer.testing import CliRunner
 
 from medkb.cli.main import app
 from medkb.demo import demo_files
+from medkb.stream.events import make_event
 from tests.api.server import server_env, start_command
 from tests.fixtures_servers import free_port
 
@@ -109,9 +111,30 @@ def prepare_inputs(folder: Path) -> None:
                 + "\n"
             )
             queries.write(json.dumps({"id": "q" + row["id"], "query": row["question"]}) + "\n")
+    (folder / "events.jsonl").write_text(json.dumps(_upsert_event("stream-gout")) + "\n")
+    fixed = _upsert_event("stream-fixed")
+    fixed = make_event("qa.upserted", fixed["payload"])  # a whole event: id and time too
+    (folder / "fixed-event.json").write_text(json.dumps(fixed))
     (folder / "qrels.tsv").write_text(
         "query-id\tcorpus-id\tscore\n" + "".join(f"q{r['id']}\t{r['id']}\t1\n" for r in rows[:10])
     )
+
+
+def _upsert_event(qa_id: str) -> dict[str, Any]:
+    payload = {"id": qa_id, "question": "What is gout?", "response": "A painful arthritis."}
+    return {"type": "qa.upserted", "version": 1, "payload": payload}
+
+
+def dead_letter_id(folder: Path) -> str:
+    """A dead letter on the examples' topic: an event with no payload, sent without
+    checks and consumed once."""
+    (folder / "broken.jsonl").write_text('{"type": "qa.upserted", "version": 1}\n')
+    bus = ("--bus", "db", "--topic", "medkb-events")
+    assert invoke("produce", str(folder / "broken.jsonl"), *bus, "--raw").exit_code == 0
+    invoke("worker", *bus, "--group", "examples", "--once")
+    listed = invoke("dlq", "list", *bus, "--json")
+    assert listed.exit_code == 0, listed.output
+    return str(json.loads(listed.output)[-1]["id"])
 
 
 def argv(example: str, folder: Path) -> list[str]:
@@ -124,8 +147,11 @@ def argv(example: str, folder: Path) -> list[str]:
 
 
 def arrange(example: str, args: list[str]) -> list[str]:
-    """Make what ``example`` takes as given (the tenant it names, the key it revokes) in the
-    demo home; return its arguments with the made key's id in place of the placeholder."""
+    """Make what ``example`` takes as given (the tenant it names, the key it revokes, the
+    dead letter it shows) in the demo home; return its arguments with the made ids in place
+    of the placeholders."""
+    if example.startswith(("medkb dlq show ", "medkb dlq replay ")):
+        args = [*args[:2], dead_letter_id(Path.cwd()), *args[3:]]  # its id stands third
     names_tenant = TENANT in example or KEY_PLACEHOLDER in args
     if names_tenant and not example.startswith(f"medkb tenants create {TENANT}"):
         assert invoke("tenants", "create", TENANT).exit_code == 0

@@ -63,7 +63,7 @@ def produce_command(
 
     A line without "id" gets a fresh one, without "time" the current time.
 
-    Example: medkb produce events.jsonl --bus redis://127.0.0.1:6379/0 --topic kb
+    Example: medkb produce events.jsonl --bus db --topic medkb-events
     """
     from medkb.stream.produce import produce, read_events
 
