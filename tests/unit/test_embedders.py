@@ -145,16 +145,6 @@ def test_static_embeds_long_texts(static_embedder: StaticEmbedder) -> None:
     assert vectors[0] @ vectors[1] > 0.99
 
 
-def test_static_is_fast_enough(static_embedder: StaticEmbedder) -> None:
-    import time
-
-    texts = [f"{QUESTION} {i}" for i in range(5000)]
-    started = time.perf_counter()
-    static_embedder.embed(texts)
-    # 5,000 texts/s is the requirement; allow a loaded CI machine four times that.
-    assert time.perf_counter() - started < 4.0
-
-
 def test_static_cache_is_reused(static_embedder: StaticEmbedder, embed_cache: Path) -> None:
     manifest = static_embedder.model_dir / "manifest.json"
     before = {p.name: p.stat().st_mtime_ns for p in static_embedder.model_dir.iterdir()}
