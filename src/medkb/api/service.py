@@ -53,6 +53,9 @@ class Service:
             found = self._views.get(tenant_id)
             if found is None:
                 found = self.kb.for_tenant(tenant_id)
+                # Its lazy parts are made here, under the lock: request threads share the
+                # view, and two threads making them at once would each build their own.
+                _ = (found.writer, found.ingestor, found.searcher)
                 self._views[tenant_id] = found
             return found
 
