@@ -34,6 +34,10 @@ FRESH = ROOT / "tests" / "data" / "triage_fresh.jsonl"
 FINAL = ROOT / "tests" / "data" / "triage_final.jsonl"
 LAST = ROOT / "tests" / "data" / "triage_last.jsonl"
 OLD = ROOT / "tests" / "data" / "red_flags.jsonl"
+OFF_TOPIC = ROOT / "tests" / "data" / "off_topic.jsonl"
+SHARED = ROOT.parent / "shared" / "data"
+BLIND_A = ROOT / "tests" / "data" / "triage_blind_a.jsonl"
+BLIND_B = ROOT / "tests" / "data" / "triage_blind_b.jsonl"
 #: Cosines tried when choosing the semantic thresholds.
 GRID = [round(0.5 + 0.025 * i, 3) for i in range(17)]
 #: Most look-alikes of the tuning half the semantic step may flag on its own.

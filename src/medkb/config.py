@@ -293,6 +293,12 @@ class AnswerSettings(BaseModel):
         "alone, with 'margin' over the calm texts; 'boost' to complete a half-scored "
         "category), chosen in docs/safety.md; an embedder without an entry skips the step.",
     )
+    triage_model: bool = Field(
+        True,
+        description="Use the learned triage model beside the cues, numbers and situations "
+        "(docs/safety.md: without it about one emergency in five told in fresh words is "
+        "missed). Turn off only to measure the other steps alone.",
+    )
     disclaimer: str = Field(
         "This is general information from a knowledge base, not medical advice; ask a "
         "health professional about your own situation.",

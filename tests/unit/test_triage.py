@@ -1,11 +1,11 @@
 """Triage: the development set and its split, each category, negation, numbers, the
-informational look-alikes, and the semantic step on the static embedder."""
+informational look-alikes, the semantic step on the static embedder and the learned model.
+(How long triage takes is measured by ``bench/safety.py triage``, not asserted here.)"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,7 +14,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from medkb.answer import semantic, triage
+from medkb.answer import learned, semantic, triage
+from medkb.answer.compose import Answerer
 from medkb.answer.prototypes import CALM, SITUATIONS
 from medkb.answer.redflag_cues import CATEGORIES
 from medkb.config import AnswerSettings
@@ -273,18 +274,6 @@ def test_the_semantic_step_skips_framed_questions(static_embedder: StaticEmbedde
         assert triage.assess(text, match=match) is None
 
 
-def test_triage_adds_well_under_5_ms_per_query(static_embedder: StaticEmbedder) -> None:
-    rows = _rows("triage.jsonl")
-    match = _static_match(static_embedder)
-    vectors = static_embedder.embed([row["text"] for row in rows])
-    triage.assess(rows[0]["text"], match=match, vector=vectors[0])
-    start = time.perf_counter()
-    for row, vector in zip(rows, vectors, strict=True):
-        triage.assess(row["text"], match=match, vector=vector)
-    mean_ms = (time.perf_counter() - start) * 1000 / len(rows)
-    assert mean_ms < 5.0
-
-
 @pytest.mark.minilm
 def test_report_half_meets_the_targets_with_the_minilm_semantic_step() -> None:
     from medkb.embed.minilm import MiniLMEmbedder
@@ -303,3 +292,98 @@ def test_report_half_meets_the_targets_with_the_minilm_semantic_step() -> None:
     emergencies = sum(row["label"] == "emergency" for row in report)
     assert 1 - len(missed) / emergencies >= TARGET_RECALL, missed
     assert len(alarms) / (len(report) - emergencies) <= MAX_FALSE_ALARMS, alarms
+
+
+# --- the learned model -------------------------------------------------------------------------
+
+LABELLED_SETS = (
+    "triage.jsonl", "triage_holdout.jsonl", "triage_unseen.jsonl", "triage_fresh.jsonl",
+    "triage_final.jsonl", "triage_last.jsonl", "red_flags.jsonl", "triage_blind_a.jsonl",
+    "triage_blind_b.jsonl",
+)  # fmt: skip
+
+
+def test_the_blind_sets_cover_every_category_in_both_labels() -> None:
+    for name in ("triage_blind_a.jsonl", "triage_blind_b.jsonl"):
+        rows = _rows(name)
+        assert {row["category"] for row in rows} == set(CATEGORIES)
+        counts = Counter((row["category"], row["label"]) for row in rows)
+        assert all(counts[(c, "emergency")] >= 10 and counts[(c, "lookalike")] >= 6
+                   for c in CATEGORIES)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", LABELLED_SETS)
+def test_with_the_model_every_labelled_set_stays_at_the_targets(name: str) -> None:
+    """A regression guard: the model was trained on all of these (docs/safety.md gives the
+    blind sets' first measurements, before the model or the cues had seen them)."""
+    model = learned.shipped_model()
+    rows = [{**row, "text": row.get("text") or row["query"]} for row in _rows(name)]
+    emergencies = [r["text"] for r in rows if r["label"] == "emergency"]
+    calm = [r["text"] for r in rows if r["label"] != "emergency"]
+    missed = [t for t in emergencies if triage.assess(t, model=model) is None]
+    alarms = [t for t in calm if triage.assess(t, model=model) is not None]
+    assert 1 - len(missed) / len(emergencies) >= TARGET_RECALL, missed
+    assert len(alarms) / len(calm) <= MAX_FALSE_ALARMS, alarms
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("my implanted defibrillator shocked me 3 times in 10 minutes", "arrhythmia"),
+        ("wrote letters to my family, i have a plan for tomorrow", "suicide"),
+        ("Granny suddenly thinks it's 1975 and is trying to climb out the window", "consciousness"),
+        (
+            "my son dropped during football practice, his heartbeat is all over the place",
+            "arrhythmia",
+        ),
+    ],
+)
+def test_the_model_catches_what_no_cue_foresaw(text: str, category: str) -> None:
+    assert triage.assess(text) is None  # cues, numbers: nothing
+    found = triage.assess(text, model=learned.shipped_model())
+    assert found is not None and found.category == category
+    assert found.evidence[0].kind == "model" and "learned model: emergency" in found.cue
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "this exam is killing me",
+        "what are the signs of a stroke",
+        "my sugar was 110 this morning",
+        "I was laughing so hard I couldn't breathe haha",
+        "how long should I wait to swim after eating",
+    ],
+)
+def test_the_model_leaves_questions_idioms_and_normal_numbers_alone(text: str) -> None:
+    assert triage.assess(text, model=learned.shipped_model()) is None
+
+
+def test_the_model_half_completes_a_category_the_cues_half_see() -> None:
+    found = triage.Assessment(scores={"stroke": 0.5})
+    guess = learned.Guess(emergency=0.5, category="stroke", probability=0.4)
+    triage.add_learned(found, guess, flag=0.625, boost=0.425)
+    assert found.scores["stroke"] == 1.0 and found.verdict() is not None
+    alone = triage.Assessment()
+    triage.add_learned(alone, guess, flag=0.625, boost=0.425)
+    assert alone.verdict() is None  # below flag, and nothing to complete
+
+
+def test_the_model_file_round_trips(tmp_path: Path) -> None:
+    model = learned.shipped_model()
+    assert set(model.classes) == {*CATEGORIES, learned.CALM}
+    assert 0.0 < model.boost <= model.flag < 1.0
+    model.save(tmp_path / "copy.npz")
+    copy = learned.Model.load(tmp_path / "copy.npz")
+    norm = "my dad is grey and sweaty and his chest hurts"
+    assert np.allclose(copy.probabilities(norm), model.probabilities(norm), atol=1e-6)
+    assert copy.flag == model.flag and copy.boost == model.boost
+
+
+def test_answers_use_the_model_unless_it_is_turned_off() -> None:
+    text = "my implanted defibrillator shocked me 3 times in 10 minutes"
+    on = Answerer(AnswerSettings(), embedder="static").answer(text, text, [])
+    assert on.info.safety is not None and on.info.safety["category"] == "arrhythmia"
+    assert on.info.safety["evidence"][0]["kind"] == "model"
+    off = Answerer(AnswerSettings(triage_model=False), embedder="static").answer(text, text, [])
+    assert off.info.safety is None

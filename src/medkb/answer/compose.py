@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from medkb.answer import abstain, llm, notices, triage
+from medkb.answer import abstain, learned, llm, notices, triage
 from medkb.answer.extractive import Answer, Evidence, compose
 from medkb.config import AnswerSettings
 from medkb.embed.base import Embedder
@@ -92,6 +92,7 @@ class Answerer:
             if encoder is not None and limits
             else None
         )
+        self.model = learned.shipped_model() if settings.triage_model else None
 
     def answer(
         self,
@@ -161,7 +162,9 @@ class Answerer:
     def _triage(
         self, raw: str, cleaned: str, vector: npt.NDArray[np.float32] | None
     ) -> triage.Triage | None:
-        return triage.assess(raw, cleaned=cleaned, match=self.match, vector=vector)
+        return triage.assess(
+            raw, cleaned=cleaned, match=self.match, vector=vector, model=self.model
+        )
 
     def _notice(self, flag: triage.Triage) -> str:
         return notices.compose(

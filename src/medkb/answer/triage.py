@@ -17,6 +17,12 @@ Three kinds of evidence are added up per category (a category is flagged at 1):
    of…", "what should I do if…", "had a stroke in 2019", "no chest pain") — the embedding
    sees the topic, not the framing. The thresholds are per embedder (``docs/safety.md``).
 
+4. **The learned model** (:mod:`medkb.answer.learned`): a linear model over words and
+   letter groups, trained on every labelled message, gives the probability that the
+   message is an emergency and its likeliest category. At ``flag`` it adds 1 to that
+   category; at ``boost`` it completes a category the cues half-scored. Both thresholds
+   were chosen out of fold by ``bench/train_triage.py``.
+
 The winner is the flagged category with the highest score (ties: the more urgent); its
 evidence is listed heaviest first. Nothing here calls a network or an LLM.
 """
@@ -30,7 +36,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from medkb.answer import redflag_cues, redflags, semantic, thresholds, vitals
+from medkb.answer import learned, redflag_cues, redflags, semantic, thresholds, vitals
 from medkb.embed.base import Embedder
 
 CATEGORIES = redflag_cues.CATEGORIES
@@ -60,7 +66,7 @@ _FIRST = "suicide"
 class Evidence:
     """One reason for a category: a cue, a number or the nearest situation."""
 
-    kind: str  # cue | number | prototype
+    kind: str  # cue | number | prototype | model
     text: str
     weight: float
 
@@ -129,6 +135,7 @@ def assess(
     cleaned: str | None = None,
     match: SemanticMatch | None = None,
     vector: npt.NDArray[np.float32] | None = None,
+    model: learned.Model | None = None,
 ) -> Triage | None:
     """Triage ``text``: the emergency it describes, or ``None``.
 
@@ -138,8 +145,9 @@ def assess(
             for the semantic step when ``vector`` is not given; default ``text``.
         match: The semantic step; ``None`` runs cues and numbers only.
         vector: ``cleaned``'s unit vector from ``match.encoder``, when already computed.
+        model: The learned model; ``None`` runs without it.
     """
-    return weigh(text, cleaned=cleaned, match=match, vector=vector).verdict()
+    return weigh(text, cleaned=cleaned, match=match, vector=vector, model=model).verdict()
 
 
 def weigh(
@@ -148,6 +156,7 @@ def weigh(
     cleaned: str | None = None,
     match: SemanticMatch | None = None,
     vector: npt.NDArray[np.float32] | None = None,
+    model: learned.Model | None = None,
 ) -> Assessment:
     """Every category's score and evidence for ``text`` (arguments as :func:`assess`)."""
     norm = redflags.normalise(text)
@@ -164,7 +173,22 @@ def weigh(
         _add_numbers(norm, found)
     if match is not None and not found.framed:
         _add_semantic(cleaned or text, match, vector, found)
+    if model is not None:
+        add_learned(found, model.guess(norm), flag=model.flag, boost=model.boost)
     return found
+
+
+def add_learned(found: Assessment, guess: learned.Guess, *, flag: float, boost: float) -> None:
+    """Add the learned model's ``guess`` to ``found`` (thresholds as in the module doc)."""
+    score = found.scores.get(guess.category, 0.0)
+    if score >= 1.0 or guess.emergency < boost:
+        return
+    label = f"learned model: emergency {guess.emergency:.2f}"
+    label += f", {guess.category} {guess.probability:.2f}"
+    if guess.emergency >= flag:
+        found.add(guess.category, Evidence("model", label, 1.0))
+    elif score >= 0.5:
+        found.add(guess.category, Evidence("model", label, 0.5))
 
 
 def _add_numbers(norm: str, found: Assessment) -> None:
