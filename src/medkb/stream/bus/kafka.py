@@ -138,6 +138,7 @@ class KafkaBus:
                 producer.poll(0)
             producer.flush(REQUEST_TIMEOUT_S * 2)
         if failures or None in ids:
+            self._known_topics.discard(topic)  # a restarted broker may have lost it
             why = failures[0] if failures else "no answer in time"
             raise StoreError(
                 f"The kafka bus at {self.url} did not take {ids.count(None)} of {len(values)} "
@@ -338,6 +339,9 @@ class _Reader:
             "auto.offset.reset": "earliest",
             "session.timeout.ms": SESSION_TIMEOUT_MS,
             "heartbeat.interval.ms": 1000,
+            # Notice soon a topic (re)created under a subscription, e.g. after the
+            # broker lost it in a restart (the default looks every 5 minutes).
+            "topic.metadata.refresh.interval.ms": 5000,
         }
         self.consumer = kafka.Consumer(member)
         ledger = {**bus._base, "enable.auto.commit": False}
