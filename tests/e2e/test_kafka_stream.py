@@ -28,7 +28,7 @@ from medkb.errors import StoreError
 from medkb.stores.relational.schema import behaviour_events
 from medkb.stream.bus.kafka import KafkaBus
 from medkb.stream.consumer import StreamWorker
-from tests.fixtures_servers import free_port, running_kafka
+from tests.fixtures_servers import free_port, running_kafka, tansu_binary, unavailable
 from tests.integration.stream_helpers import behaviour_event, counts, qa_event
 
 FAST = StreamSettings(batch_size=10, visibility_s=30, block_s=0.2, max_deliveries=5)
@@ -181,6 +181,10 @@ def test_a_broker_restarted_under_load_loses_nothing_the_worker_acked(
     """Tansu keeps topics in memory: a restart loses the events it held and the group's
     offsets. What must hold: the worker survives the outage, its bus reports it, nothing
     it acked is lost from the stores, and events sent after the restart are applied."""
+    try:
+        tansu_binary()
+    except RuntimeError as exc:
+        unavailable(f"cannot start the Tansu Kafka broker: {exc}")
     port, topic, log = free_port(), "load", tmp_path / "tansu.log"
     broker = ExitStack()
     url = broker.enter_context(running_kafka(port, log=log))
