@@ -2,7 +2,8 @@
 
 Knowledge bases in tests use the fast ``static`` embedder; its distilled model is built
 once per machine in ``$MEDKB_TEST_CACHE`` (or once per session in a temp dir). Server
-fixtures (a Milvus server, a pgvector PostgreSQL) live in ``tests/fixtures_servers.py``.
+fixtures (a Milvus server, a pgvector PostgreSQL, a Kafka broker) live in
+``tests/fixtures_servers.py``.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ import pytest
 from medkb.app import KnowledgeBase, build
 from medkb.config import Settings
 from tests.embedder_fixtures import static_embedder
-from tests.fixtures_servers import milvus_server_uri, pgvector_db, pgvector_url
+from tests.fixtures_servers import kafka_url, milvus_server_uri, pgvector_db, pgvector_url
 from tests.services import fresh_postgres_database
 
-__all__ = ["milvus_server_uri", "pgvector_db", "pgvector_url", "static_embedder"]
+__all__ = ["kafka_url", "milvus_server_uri", "pgvector_db", "pgvector_url", "static_embedder"]
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 #: Small samples of the shared data sets that the tests need, shipped in the repository so

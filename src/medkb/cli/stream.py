@@ -21,8 +21,8 @@ BusOpt = Annotated[
     typer.Option(
         "--bus",
         metavar="URL",
-        help="db (the knowledge base's database), sqlite:///FILE, postgresql://… or "
-        "redis://HOST:PORT/DB.",
+        help="db (the knowledge base's database), sqlite:///FILE, postgresql://…, "
+        "redis://HOST:PORT/DB or kafka://HOST:PORT.",
     ),
 ]
 TopicOpt = Annotated[str, typer.Option("--topic", metavar="NAME", help="The topic (stream).")]

@@ -51,7 +51,7 @@ BusOpt = Annotated[
         "--bus",
         metavar="URL",
         help="Consume events from this bus instead of draining the outbox: db, "
-        "sqlite:///FILE, postgresql://… or redis://HOST:PORT/DB.",
+        "sqlite:///FILE, postgresql://…, redis://HOST:PORT/DB or kafka://HOST:PORT.",
     ),
 ]
 TopicOpt = Annotated[str, typer.Option("--topic", metavar="NAME", help="--bus: the topic.")]

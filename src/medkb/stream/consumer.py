@@ -14,7 +14,8 @@ One pass (:meth:`StreamWorker.step`):
    :mod:`medkb.resilience`), nothing is acked: the bus delivers the batch again after
    its visibility time, to this worker or another.
 
-SIGTERM / SIGINT stop the worker after the batch in hand.
+When the bus itself fails (a broker restarting), the worker counts the error, waits and
+asks again; it does not exit. SIGTERM / SIGINT stop the worker after the batch in hand.
 """
 
 from __future__ import annotations
@@ -30,15 +31,19 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from medkb.config import StreamSettings
+from medkb.errors import StoreError
 from medkb.resilience.breaker import CircuitBreaker, State
 from medkb.stream.apply import Applier
-from medkb.stream.bus.base import Bus, Message
+from medkb.stream.bus.base import Bus, Message, Prunable
 from medkb.stream.events import Event, InvalidEvent, parse_event
 
 if TYPE_CHECKING:
     from medkb.app import KnowledgeBase
 
 log = logging.getLogger(__name__)
+
+#: Seconds a worker waits before asking a bus that failed again.
+BUS_RETRY_S = 0.5
 
 
 @dataclass
@@ -52,6 +57,7 @@ class StreamStats:
     batches: int = 0
     errors: int = 0
     circuit_waits: int = 0
+    pruned: int = 0
     seconds: float = 0.0
     last_error: str | None = None
 
@@ -81,6 +87,7 @@ class StreamWorker:
         self.stats = StreamStats()
         self._sleep = sleep
         self._stop = threading.Event()
+        self._next_prune = 0.0
 
     def run(self, *, max_seconds: float | None = None, until_idle: bool = False) -> StreamStats:
         """Consume until stopped, ``max_seconds`` passed, or (``until_idle``) the bus is empty."""
@@ -105,21 +112,52 @@ class StreamWorker:
 
     def step(self) -> int:
         """One batch; returns how many deliveries it took (0 while a circuit is open)."""
+        self._prune_when_due()
         wait = self._circuit_wait()
         if wait > 0:
             self.stats.circuit_waits += 1
             self._stop.wait(min(wait, max(self.settings.block_s, 0.05)))
             return 0
-        messages = self.bus.consume(
-            self.topic,
-            group=self.group,
-            consumer=self.name,
-            count=self.settings.batch_size,
-            block_s=self.settings.block_s,
-        )
-        if messages:
-            self._handle(messages)
+        try:
+            messages = self.bus.consume(
+                self.topic,
+                group=self.group,
+                consumer=self.name,
+                count=self.settings.batch_size,
+                block_s=self.settings.block_s,
+            )
+            if messages:
+                self._handle(messages)
+        except StoreError as exc:  # the bus is down: what it holds waits for us
+            self._bus_failed(exc)
+            return 0
         return len(messages)
+
+    def _prune_when_due(self) -> None:
+        """Every ``prune_every_s``, delete the topic's acked events past ``retention_s``
+        (on a bus that keeps them: the ``db`` bus)."""
+        retention = self.settings.retention_s
+        if not retention or not isinstance(self.bus, Prunable):
+            return
+        now = time.monotonic()
+        if now < self._next_prune:
+            return
+        self._next_prune = now + self.settings.prune_every_s
+        try:
+            self.stats.pruned += self.bus.prune(self.topic, older_than_s=retention)
+        except StoreError as exc:
+            log.warning("pruning the bus failed (retried later): %s", exc)
+
+    def _bus_failed(self, exc: StoreError) -> None:
+        """Count and log a bus failure, then pause before asking the bus again.
+
+        A failed ack is safe too: the events were applied and are delivered again later,
+        and their ids make the second application a no-op.
+        """
+        self.stats.errors += 1
+        self.stats.last_error = f"{type(exc).__name__}: {exc}"
+        log.warning("bus unavailable, retrying: %s", exc)
+        self._stop.wait(max(self.settings.block_s, BUS_RETRY_S))
 
     def _handle(self, messages: list[Message]) -> None:
         self.stats.consumed += len(messages)

@@ -89,3 +89,14 @@ class Bus(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+@runtime_checkable
+class Prunable(Protocol):
+    """A bus that keeps acked events until it is told to delete them (the ``db`` bus;
+    Kafka and Redis Streams have retention of their own)."""
+
+    def prune(self, topic: str, *, older_than_s: float, limit: int = 1000) -> int:
+        """Delete up to ``limit`` events of ``topic`` published more than ``older_than_s``
+        seconds ago that every group holding a claim on them has acked; how many."""
+        ...

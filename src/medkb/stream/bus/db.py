@@ -211,6 +211,33 @@ class DbBus:
             gone = conn.execute(dlq.delete().where(dlq.c.topic == topic, dlq.c.id == int(dead_id)))
         return gone.rowcount > 0
 
+    def prune(self, topic: str, *, older_than_s: float, limit: int = 1000) -> int:
+        """Delete old events that were acked by every group that claimed them.
+
+        An event no group claimed yet is kept: a worker that was down longer than the
+        retention still finds it. Claims go first (SQLite enforces no foreign keys here).
+        """
+        cutoff = self.clock() - timedelta(seconds=older_than_s)
+        claims, events = stream_claims.c, stream_events.c
+        unacked = (
+            sa.select(sa.literal(1))
+            .where(claims.event_id == events.id, claims.acked_at.is_(None))
+            .exists()
+        )
+        claimed = sa.select(sa.literal(1)).where(claims.event_id == events.id).exists()
+        chosen = (
+            sa.select(events.id)
+            .where(events.topic == topic, events.created_at < cutoff, claimed, ~unacked)
+            .order_by(events.id)
+            .limit(limit)
+        )
+        with self.engine.begin() as conn:
+            ids = list(conn.execute(chosen).scalars())
+            if ids:
+                conn.execute(stream_claims.delete().where(claims.event_id.in_(ids)))
+                conn.execute(stream_events.delete().where(events.id.in_(ids)))
+        return len(ids)
+
     def ping(self) -> None:
         """A trivial query (driver errors arrive as medkb store errors)."""
         with self.engine.connect() as conn:

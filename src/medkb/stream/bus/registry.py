@@ -1,5 +1,5 @@
 """Open a bus by URL: ``db`` (the knowledge base's own database), ``sqlite:///…`` /
-``postgresql://…`` (another database, migrated first), ``redis://…``."""
+``postgresql://…`` (another database, migrated first), ``redis://…``, ``kafka://…``."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from medkb.errors import ConfigError
 from medkb.redact import mask_url
 from medkb.stream.bus.base import Bus
 
-BUS_SCHEMES = ("db", "sqlite", "postgresql", "postgres", "redis", "rediss")
+BUS_SCHEMES = ("db", "sqlite", "postgresql", "postgres", "redis", "rediss", "kafka")
 
 
 def open_bus(url: str, *, database_url: str | None = None, visibility_s: float = 30.0) -> Bus:
     """The bus ``url`` names.
 
     Args:
-        url: ``db``, a database URL, or a ``redis://`` URL.
+        url: ``db``, a database URL, a ``redis://`` URL or ``kafka://HOST:PORT``.
         database_url: the knowledge base's database, used for ``db``.
         visibility_s: seconds a delivery stays hidden from the group's other consumers
             before it is delivered again.
@@ -32,11 +32,15 @@ def open_bus(url: str, *, database_url: str | None = None, visibility_s: float =
         from medkb.stream.bus.redis import RedisBus
 
         return RedisBus(url, visibility_s=visibility_s)
+    if scheme == "kafka":
+        from medkb.stream.bus.kafka import KafkaBus
+
+        return KafkaBus(url, visibility_s=visibility_s)
     if scheme in ("db", "sqlite", "postgresql", "postgres"):
         return _db_bus(url if scheme != "db" else database_url, visibility_s)
     raise ConfigError(
         f"Unknown bus {mask_url(url)!r}: use db, sqlite:///FILE, postgresql://… or "
-        "redis://HOST:PORT/DB."
+        "redis://HOST:PORT/DB or kafka://HOST:PORT."
     )
 
 
