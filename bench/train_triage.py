@@ -50,8 +50,7 @@ SETS = (
     triage_eval.FINAL,
     triage_eval.LAST,
     triage_eval.OLD,
-    triage_eval.BLIND_A,
-    triage_eval.BLIND_B,
+    *triage_eval.BLIND,
 )
 #: Real questions that are not emergencies: consumer health questions (MEDIQA), biomedical
 #: questions (BioASQ) and off-topic chat. The half of each whose hash is even (``tune``,
@@ -62,8 +61,9 @@ QUESTION_SETS = (
     triage_eval.SHARED / "bioasq" / "queries.jsonl",
     triage_eval.OFF_TOPIC,
 )
+HELDOUT = triage_eval.ROOT / "tests" / "data" / "questions_heldout.jsonl"
 #: The sets the thresholds are chosen on (see the module doc).
-CHOICE_SETS = (triage_eval.BLIND_A.name, triage_eval.BLIND_B.name)
+CHOICE_SETS = tuple(path.name for path in triage_eval.BLIND)
 GRID = [round(0.1 + 0.025 * i, 3) for i in range(35)]
 #: (regularisation C, class weighting) tried; see the module doc.
 FITS = ((30.0, "balanced"), (100.0, "balanced"), (30.0, None), (100.0, None))
@@ -110,6 +110,17 @@ def questions(path: Path, half: str) -> list[str]:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     texts = [row.get("text") or row["query"] for row in rows]
     return [text for text in texts if triage_eval.half_of(text) == half]
+
+
+def write_heldout() -> None:
+    """Write the questions the model never trains on, for the tests."""
+    rows = [
+        {"text": text, "source": f"{path.parent.name}/{path.name}"}
+        for path in QUESTION_SETS
+        for text in questions(path, "report")
+    ]
+    HELDOUT.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    print(f"wrote {len(rows)} questions to {HELDOUT}")
 
 
 def vocabulary(norms: Sequence[str]) -> tuple[list[str], np.ndarray]:
@@ -209,7 +220,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--no-write", action="store_true", help="Print only.")
     parser.add_argument("--output", type=Path, default=learned.MODEL_PATH, help="Model file.")
+    parser.add_argument(
+        "--write-heldout", action="store_true", help=f"Write {HELDOUT} (the questions' other half)."
+    )
     options = parser.parse_args(argv)
+    if options.write_heldout:
+        write_heldout()
     data = examples()
     emergencies = sum(item.label != learned.CALM for item in data)
     print(f"{len(data)} messages: {emergencies} emergencies, {len(data) - emergencies} look-alikes")

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from medkb.answer import semantic, triage
+from medkb.answer import learned, semantic, triage
 from medkb.answer.redflag_cues import CATEGORIES
 from medkb.config import AnswerSettings
 from medkb.embed.base import Embedder
@@ -38,6 +38,10 @@ OFF_TOPIC = ROOT / "tests" / "data" / "off_topic.jsonl"
 SHARED = ROOT.parent / "shared" / "data"
 BLIND_A = ROOT / "tests" / "data" / "triage_blind_a.jsonl"
 BLIND_B = ROOT / "tests" / "data" / "triage_blind_b.jsonl"
+BLIND_C = ROOT / "tests" / "data" / "triage_blind_c.jsonl"
+BLIND_D = ROOT / "tests" / "data" / "triage_blind_d.jsonl"
+#: Sets written by someone who had not seen the triage code, never used to tune a cue.
+BLIND = (BLIND_A, BLIND_B, BLIND_C, BLIND_D)
 #: Cosines tried when choosing the semantic thresholds.
 GRID = [round(0.5 + 0.025 * i, 3) for i in range(17)]
 #: Most look-alikes of the tuning half the semantic step may flag on its own.
@@ -86,10 +90,17 @@ def embed_rows(rows: Sequence[Row], encoder: Embedder | None) -> None:
         row.vector = vector
 
 
-def run(rows: Sequence[Row], match: triage.SemanticMatch | None, *, numbers: bool = True) -> None:
+def run(
+    rows: Sequence[Row],
+    match: triage.SemanticMatch | None,
+    *,
+    numbers: bool = True,
+    model: learned.Model | None = None,
+) -> None:
+    """Triage ``rows`` (``model``: the learned model; ``numbers=False``: cues and semantic)."""
     for row in rows:
         if numbers:
-            row.found = triage.assess(row.text, match=match, vector=row.vector)
+            row.found = triage.assess(row.text, match=match, vector=row.vector, model=model)
         else:
             found = triage.weigh(row.text, match=match, vector=row.vector)
             kept = triage.Assessment(framed=found.framed, resolved=found.resolved)
@@ -183,7 +194,12 @@ def _boosted(found: triage.Assessment, near: list[semantic.Nearest], cosine: flo
 
 
 def latency(
-    rows: Sequence[Row], match: triage.SemanticMatch | None, *, reuse: bool, repeat: int = 3
+    rows: Sequence[Row],
+    match: triage.SemanticMatch | None,
+    *,
+    reuse: bool,
+    repeat: int = 3,
+    model: learned.Model | None = None,
 ) -> dict[str, float]:
     """Milliseconds per message of :func:`triage.assess` (``reuse``: the query's vector is
     given, as in the query path; otherwise triage embeds the message itself)."""
@@ -192,7 +208,7 @@ def latency(
         for row in rows:
             vector = row.vector if reuse else None
             start, start_cpu = time.perf_counter(), time.process_time()
-            triage.assess(row.text, match=match, vector=vector)
+            triage.assess(row.text, match=match, vector=vector, model=model)
             times.append((time.perf_counter() - start) * 1000)
             cpu.append((time.process_time() - start_cpu) * 1000)
     ordered = np.sort(np.array(times))

@@ -10,6 +10,7 @@ from typing import Any
 
 import triage_eval as te
 
+from medkb.answer import learned
 from medkb.embed.base import Embedder
 from medkb.embed.registry import open_embedder
 
@@ -48,13 +49,14 @@ def triage_command(args: argparse.Namespace, write: Writer, stamp: str) -> None:
             f"{_limits(match)}).",
             "",
         ]
-    lines += _ablation(report, encoder, match)
-    te.run(report, match)
+    model = learned.shipped_model()
+    lines += _ablation(report, match, model)
+    te.run(report, match, model=model)
     lines += _category_table(report)
     lines += _errors(report, "report half")
     if args.unseen:
-        lines += _extra_sets(encoder, match)
-    lines += _latency(rows, encoder, match, embed_s)
+        lines += _extra_sets(encoder, match, model)
+    lines += _latency(rows, encoder, match, model, embed_s)
     body = "\n".join([*lines, "<!-- /bench -->"])
     print(body)
     if args.write:
@@ -73,17 +75,21 @@ def _limits(match: Any) -> str:
     return f"flag {match.flag}, boost {match.boost}, margin {match.margin}"
 
 
-def _ablation(report: list[te.Row], encoder: Embedder | None, match: Any) -> list[str]:
+def _ablation(report: list[te.Row], match: Any, model: learned.Model) -> list[str]:
     lines = [
         "| evidence used (report half) | emergency recall | false alarms on look-alikes "
         "| category agrees |",
         "|---|---|---|---|",
     ]
-    steps = [("cues", None, False), ("cues + numbers", None, True)]
+    steps: list[tuple[str, Any, bool, learned.Model | None]] = [
+        ("cues", None, False, None),
+        ("cues + numbers", None, True, None),
+    ]
     if match is not None:
-        steps.append(("cues + numbers + semantic", match, True))
-    for name, step_match, numbers in steps:
-        te.run(report, step_match, numbers=numbers)
+        steps.append(("cues + numbers + semantic", match, True, None))
+    steps.append(("cues + numbers + semantic + learned model (as shipped)", match, True, model))
+    for name, step_match, numbers, step_model in steps:
+        te.run(report, step_match, numbers=numbers, model=step_model)
         got = te.scores(report)
         lines.append(
             f"| {name} | {got['recall']:.3f} ({got['emergencies'] - len(got['missed'])}/"
@@ -125,13 +131,17 @@ def _errors(rows: Sequence[te.Row], name: str) -> list[str]:
     return [*lines, ""]
 
 
-def _extra_sets(encoder: Embedder | None, match: Any) -> list[str]:
+def _extra_sets(encoder: Embedder | None, match: Any, model: learned.Model) -> list[str]:
     lines = [
         "| set | emergencies | recall | look-alikes | false alarms | category agrees |",
         "|---|---|---|---|---|---|",
     ]
     errors: list[str] = []
     sets = (
+        ("blind set d", te.BLIND_D),
+        ("blind set c", te.BLIND_C),
+        ("blind set b", te.BLIND_B),
+        ("blind set a", te.BLIND_A),
         ("fifth held-out set (last)", te.LAST),
         ("fourth held-out set (final)", te.FINAL),
         ("third held-out set (fresh)", te.FRESH),
@@ -142,7 +152,7 @@ def _extra_sets(encoder: Embedder | None, match: Any) -> list[str]:
     for name, path in sets:
         rows = te.load(path)
         te.embed_rows(rows, encoder)
-        te.run(rows, match)
+        te.run(rows, match, model=model)
         got = te.scores(rows)
         lines.append(
             f"| {name} | {got['emergencies']} | {got['recall']:.3f} | {got['lookalikes']} | "
@@ -158,7 +168,13 @@ def _agree(rows: Sequence[te.Row], got: dict[str, Any]) -> str:
     return f"{got['agree']:.2f}"
 
 
-def _latency(rows: list[te.Row], encoder: Embedder | None, match: Any, embed_s: float) -> list[str]:
+def _latency(
+    rows: list[te.Row],
+    encoder: Embedder | None,
+    match: Any,
+    model: learned.Model,
+    embed_s: float,
+) -> list[str]:
     lines = [
         f"Triage time per message over the {len(rows)} messages (3 rounds; 1 when triage "
         "embeds), ms, wall clock and CPU time of this process (the machine is shared: see "
@@ -167,13 +183,16 @@ def _latency(rows: list[te.Row], encoder: Embedder | None, match: Any, embed_s: 
         "| path | mean | p50 | p95 | max | CPU time mean | CPU time p95 |",
         "|---|---|---|---|---|---|---|",
     ]
-    paths = [("cues + numbers", None, True)]
+    paths: list[tuple[str, Any, bool, learned.Model | None]] = [
+        ("cues + numbers", None, True, None),
+        ("cues + numbers + learned model", None, True, model),
+    ]
     if match is not None:
-        paths += [("with semantic, query vector reused (query path)", match, True)]
-        paths += [("with semantic, triage embeds the message", match, False)]
-    te.run(rows[:5], match)  # build the prototype index outside the timing
-    for name, step_match, reuse in paths:
-        got = te.latency(rows, step_match, reuse=reuse, repeat=3 if reuse else 1)
+        paths += [("all steps, query vector reused (query path)", match, True, model)]
+        paths += [("all steps, triage embeds the message", match, False, model)]
+    te.run(rows[:5], match, model=model)  # build the prototype index outside the timing
+    for name, step_match, reuse, step_model in paths:
+        got = te.latency(rows, step_match, reuse=reuse, repeat=3 if reuse else 1, model=step_model)
         lines.append(
             f"| {name} | {got['mean']:.3f} | {got['p50']:.3f} | {got['p95']:.3f} | "
             f"{got['max']:.3f} | {got['cpu_mean']:.3f} | {got['cpu_p95']:.3f} |"

@@ -299,12 +299,13 @@ def test_report_half_meets_the_targets_with_the_minilm_semantic_step() -> None:
 LABELLED_SETS = (
     "triage.jsonl", "triage_holdout.jsonl", "triage_unseen.jsonl", "triage_fresh.jsonl",
     "triage_final.jsonl", "triage_last.jsonl", "red_flags.jsonl", "triage_blind_a.jsonl",
-    "triage_blind_b.jsonl",
+    "triage_blind_b.jsonl", "triage_blind_c.jsonl", "triage_blind_d.jsonl",
 )  # fmt: skip
+BLIND_SETS = LABELLED_SETS[-4:]
 
 
 def test_the_blind_sets_cover_every_category_in_both_labels() -> None:
-    for name in ("triage_blind_a.jsonl", "triage_blind_b.jsonl"):
+    for name in BLIND_SETS:
         rows = _rows(name)
         assert {row["category"] for row in rows} == set(CATEGORIES)
         counts = Counter((row["category"], row["label"]) for row in rows)
@@ -324,6 +325,20 @@ def test_with_the_model_every_labelled_set_stays_at_the_targets(name: str) -> No
     alarms = [t for t in calm if triage.assess(t, model=model) is not None]
     assert 1 - len(missed) / len(emergencies) >= TARGET_RECALL, missed
     assert len(alarms) / len(calm) <= MAX_FALSE_ALARMS, alarms
+
+
+def test_real_questions_the_model_never_read_are_not_emergencies() -> None:
+    """The held-out halves of the MEDIQA and BioASQ questions and of the off-topic chat:
+    before they were calm training examples, the model flagged 22 of the 709 BioASQ ones
+    ("List the major families of Histones": no known word, and 20 of 21 classes are
+    emergencies)."""
+    rows = _rows("questions_heldout.jsonl")
+    assert len(rows) > 800
+    model = learned.shipped_model()
+    flagged = [row["text"] for row in rows if triage.assess(row["text"], model=model)]
+    assert len(flagged) / len(rows) <= 0.02, flagged
+    bioasq = [row["text"] for row in rows if row["source"].startswith("bioasq")]
+    assert not [text for text in bioasq if triage.assess(text, model=model)]
 
 
 @pytest.mark.parametrize(
@@ -357,6 +372,17 @@ def test_the_model_catches_what_no_cue_foresaw(text: str, category: str) -> None
 )
 def test_the_model_leaves_questions_idioms_and_normal_numbers_alone(text: str) -> None:
     assert triage.assess(text, model=learned.shipped_model()) is None
+
+
+def test_was_fine_with_a_time_of_onset_is_not_a_resolved_message() -> None:
+    """Blind set c: "he was fine at lunch" read as "it is over" and the stroke needed 1.5."""
+    for text in (
+        "my grandad's face just went droopy on one side and his words are all jumbled, he was "
+        "fine at lunch",
+        "husband suddenly dizzy cant walk, seeing double, slurring, 2 hours ago he was fine",
+    ):
+        assert triage.weigh(text).resolved is False and triage.assess(text) is not None
+    assert triage.weigh("felt a bit shaky before lunch, had a sandwich and was fine").resolved
 
 
 def test_the_model_half_completes_a_category_the_cues_half_see() -> None:

@@ -52,12 +52,21 @@ _FRAMED = re.compile(
 _NEGATED = re.compile(r"\b(?:no|not|never|without|none)\b|n't\b")
 #: The message says it is over or mild: a category then needs 1.5, not 1.
 _RESOLVED = re.compile(
-    r"\b(?:now|feels?|feeling|is|he's|she's|i'm|i feel|seems?|totally|otherwise|was) (?:fine|ok"
+    r"\b(?:now|feels?|feeling|is|he's|she's|i'm|i feel|seems?|totally|otherwise) (?:fine|ok"
     r"|okay|better|normal)\b|\bwent back to playing\b|\b(?:is|are|was) playing\b|\beating "
     r"(?:and drinking )?(?:normally|fine)\b|\bno other symptoms\b|\bsettled\b"
     r"|\b(?:grazed|scraped|a scratch|small (?:cut|bump|lump|graze))\b"
     r"|\b(?:sometimes|occasionally|usually)\b"
 )
+#: "was fine" says it is over ("ate a snack and was fine") unless a time of onset is next to
+#: it: "he was fine at lunch", "2 hours ago she was fine" say when it started.
+_WAS_FINE = re.compile(r"\bwas (?:fine|ok|okay|better|normal)\b")
+_LAST_WELL = re.compile(
+    r"\bago\b|\bat (?:lunch|breakfast|dinner|noon|midday|night|\d)|\bthis (?:morning|afternoon"
+    r"|evening)\b|\bearlier\b|\buntil\b|\bon the way\b|\ban hour\b|\byesterday\b"
+)
+#: How far (characters) a time of onset may be from "was fine".
+_LAST_WELL_REACH = 25
 #: Suicide and self-harm win over any other flagged category: the crisis line must show.
 _FIRST = "suicide"
 
@@ -163,7 +172,7 @@ def weigh(
     rules = redflags.rule_scores(norm)
     found = Assessment(
         framed=rules.informational or bool(_FRAMED.search(norm)),
-        resolved=bool(_RESOLVED.search(norm)),
+        resolved=_resolved(norm),
     )
     for category, cues in rules.cues.items():
         bonus = rules.scores[category] - sum(weight for _, weight in cues)
@@ -189,6 +198,17 @@ def add_learned(found: Assessment, guess: learned.Guess, *, flag: float, boost: 
         found.add(guess.category, Evidence("model", label, 1.0))
     elif score >= 0.5:
         found.add(guess.category, Evidence("model", label, 0.5))
+
+
+def _resolved(norm: str) -> bool:
+    """Whether the message says it is over or mild (see ``_RESOLVED`` and ``_WAS_FINE``)."""
+    if _RESOLVED.search(norm):
+        return True
+    for found in _WAS_FINE.finditer(norm):
+        near = norm[max(0, found.start() - _LAST_WELL_REACH) : found.end() + _LAST_WELL_REACH]
+        if not _LAST_WELL.search(near):
+            return True
+    return False
 
 
 def _add_numbers(norm: str, found: Assessment) -> None:
