@@ -198,8 +198,8 @@ class ResilienceSettings(BaseModel):
     breaker: dict[str, BreakerTuning] = Field(
         default_factory=dict,
         description="Thresholds per dependency (vector_store, embedder, llm, object_store, bus) "
-        "over the breaker_* ones, e.g. MEDKB_RESILIENCE__BREAKER='{\"llm\": {\"failures\": 2, "
-        "\"reset_s\": 120}}'.",
+        'over the breaker_* ones, e.g. MEDKB_RESILIENCE__BREAKER=\'{"llm": {"failures": 2, '
+        '"reset_s": 120}}\'.',
     )
 
     @field_validator("breaker")

@@ -89,13 +89,14 @@ def test_an_open_vector_store_circuit_fails_requests_fast_and_shows_in_health_an
         monkeypatch.undo()  # the vector store is back
         time.sleep(1.1)  # past reset_s: the circuit half-opens and lets a trial through
         assert client.post("/v1/query", json=ask).status_code == 200
-        assert client.get("/health/ready").json()["breakers"]["vector_store"] == {
-            "state": "closed"
-        }
+        assert client.get("/health/ready").json()["breakers"]["vector_store"] == {"state": "closed"}
         assert _circuit(client.get("/metrics").text, "vector_store") == 0
-        assert client.post("/v1/pairs", json={**PAIR, "question": "Is honey better?"}).json()[
-            "sync"
-        ]["state"] == "synced"
+        assert (
+            client.post("/v1/pairs", json={**PAIR, "question": "Is honey better?"}).json()["sync"][
+                "state"
+            ]
+            == "synced"
+        )
         listed = client.get("/v1/pairs").json()["items"]
         assert len(listed) == 3  # nothing written while the circuit was open was lost
         assert client.get("/health/ready").status_code == 200
