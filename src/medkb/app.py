@@ -55,11 +55,15 @@ class KnowledgeBase:
         embedder: Embedder,
         owns_stores: bool = True,
         answers: AnswerCache | None = None,
+        breakers: Mapping[str, CircuitBreaker] | None = None,
     ) -> None:
         self.settings, self.engine, self.store, self.embedder = settings, engine, store, embedder
         self.owns_stores = owns_stores
         self.tenant_id = settings.tenant
         self.answers = answers  # shared by every tenant view; keys are per tenant
+        #: The circuit breakers of :func:`guard_dependencies`, shared by every tenant view
+        #: (empty for an unguarded knowledge base); "llm" and "object_store" are used here.
+        self.breakers: dict[str, CircuitBreaker] = dict(breakers or {})
 
     # The writer, ingestor and searcher are made on first use: `stats`, `get` and the
     # admin commands need none of them, nor the answer and triage tables they load.
@@ -89,9 +93,17 @@ class KnowledgeBase:
         from medkb.ingest.pipeline import Ingestor
         from medkb.stores.objects.local import LocalObjectStore
 
+        objects = LocalObjectStore(self.settings.resolved_object_dir())
+        breaker = self.breakers.get("object_store")
+        if breaker is not None:
+            from medkb.resilience.guard import guarded
+            from medkb.resilience.retry import policy
+
+            retries = policy(self.settings.resilience.policy_name("object_store"))
+            objects = guarded(objects, breaker=breaker, policy=retries)
         return Ingestor(
             writer=self.writer,
-            objects=LocalObjectStore(self.settings.resolved_object_dir()),
+            objects=objects,
             batch_size=self.settings.ingest.batch_size,
             max_file_bytes=int(self.settings.ingest.max_file_mb * 1e6),
         )
@@ -109,7 +121,12 @@ class KnowledgeBase:
             embedder=self.embedder,
             settings=settings.search,
             tenant_id=self.tenant_id,
-            answerer=Answerer(settings.answer, embedder=settings.embedder, encoder=self.embedder),
+            answerer=Answerer(
+                settings.answer,
+                embedder=settings.embedder,
+                encoder=self.embedder,
+                breaker=self.breakers.get("llm"),
+            ),
             redact_logs=settings.privacy.redact_query_logs,
         )
 
@@ -153,6 +170,7 @@ class KnowledgeBase:
             embedder=self.embedder,
             owns_stores=False,
             answers=self.answers,
+            breakers=self.breakers,
         )
 
     def ingest(
@@ -557,23 +575,45 @@ def guard_dependencies(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] | None = None,
 ) -> tuple[KnowledgeBase, dict[str, CircuitBreaker]]:
-    """A view of ``kb`` whose vector store and embedder run behind their retry policies
-    and circuit breakers (``Settings.resilience``), and the breakers by dependency."""
-    from medkb.resilience.breaker import CircuitBreaker
+    """A view of ``kb`` whose dependencies run behind their retry policies and circuit
+    breakers (``Settings.resilience``), and the breakers by dependency.
+
+    The vector store and the embedder are guarded in the view itself; the object store
+    (uploads) and, when ``answer.llm.url`` is set, the LLM endpoint through the view's
+    ``breakers`` (its ingestor and answerer use them). Tenant views made from the view
+    (:meth:`KnowledgeBase.for_tenant`) share its breakers. While a circuit is open, calls
+    raise :class:`~medkb.resilience.breaker.CircuitOpen` (also the dependency's own error
+    kind) at once.
+    """
+    from medkb.resilience.breaker import (
+        CircuitBreaker,
+        CircuitOpen,
+        LLMCircuitOpen,
+        ObjectStoreCircuitOpen,
+        VectorStoreCircuitOpen,
+    )
     from medkb.resilience.guard import guarded
     from medkb.resilience.retry import policy
 
     tuning = kb.settings.resilience
-    breakers = {
-        name: CircuitBreaker(
-            name.replace("_", " "),
-            failures=tuning.breaker_failures,
-            reset_s=tuning.breaker_reset_s,
-            trial_calls=tuning.breaker_trial_calls,
-            clock=clock,
-        )
-        for name in ("vector_store", "embedder")
+    refusals: dict[str, type[CircuitOpen]] = {
+        "vector_store": VectorStoreCircuitOpen,
+        "embedder": CircuitOpen,
+        "object_store": ObjectStoreCircuitOpen,
     }
+    if kb.settings.answer.llm.url:
+        refusals["llm"] = LLMCircuitOpen
+    breakers = {}
+    for name, refusal in refusals.items():
+        failures, reset_s, trials = tuning.breaker_thresholds(name)
+        breakers[name] = CircuitBreaker(
+            _DEPENDENCY_NAMES[name],
+            failures=failures,
+            reset_s=reset_s,
+            trial_calls=trials,
+            clock=clock,
+            refusal=refusal,
+        )
     store = guarded(
         kb.store,
         breaker=breakers["vector_store"],
@@ -586,9 +626,24 @@ def guard_dependencies(
         sleep=sleep,
     )
     view = KnowledgeBase(
-        kb.settings, engine=kb.engine, store=store, embedder=embedder, owns_stores=False
+        kb.settings,
+        engine=kb.engine,
+        store=store,
+        embedder=embedder,
+        owns_stores=False,
+        answers=kb.answers,
+        breakers=breakers,
     )
     return view, breakers
+
+
+#: How errors and probes name each guarded dependency.
+_DEPENDENCY_NAMES = {
+    "vector_store": "vector store",
+    "embedder": "embedder",
+    "object_store": "object store",
+    "llm": "LLM endpoint",
+}
 
 
 def make_home(home: Path) -> None:

@@ -169,6 +169,14 @@ def _default_retry() -> dict[str, str]:
     }
 
 
+class BreakerTuning(BaseModel):
+    """One dependency's circuit-breaker thresholds; a field left unset takes the general one."""
+
+    failures: int | None = Field(None, ge=1, le=1000)
+    reset_s: float | None = Field(None, ge=0, le=3600)
+    trial_calls: int | None = Field(None, ge=1, le=100)
+
+
 class ResilienceSettings(BaseModel):
     """Retries and circuit breakers around external dependencies (``medkb.resilience``)."""
 
@@ -187,6 +195,31 @@ class ResilienceSettings(BaseModel):
     breaker_trial_calls: int = Field(
         1, ge=1, le=100, description="Trial calls that must succeed to close the circuit again."
     )
+    breaker: dict[str, BreakerTuning] = Field(
+        default_factory=dict,
+        description="Thresholds per dependency (vector_store, embedder, llm, object_store, bus) "
+        'over the breaker_* ones, e.g. MEDKB_RESILIENCE__BREAKER=\'{"llm": {"failures": 2, '
+        '"reset_s": 120}}\'.',
+    )
+
+    @field_validator("breaker")
+    @classmethod
+    def _check_breakers(cls, breaker: dict[str, BreakerTuning]) -> dict[str, BreakerTuning]:
+        unknown = sorted(set(breaker) - set(DEPENDENCIES))
+        if unknown:
+            raise ValueError(
+                f"unknown dependency {unknown[0]!r} in breaker; use {', '.join(DEPENDENCIES)}"
+            )
+        return breaker
+
+    def breaker_thresholds(self, dependency: str) -> tuple[int, float, int]:
+        """``(failures, reset_s, trial_calls)`` of ``dependency``'s circuit breaker."""
+        own = self.breaker.get(dependency, BreakerTuning())
+        return (
+            own.failures if own.failures is not None else self.breaker_failures,
+            own.reset_s if own.reset_s is not None else self.breaker_reset_s,
+            own.trial_calls if own.trial_calls is not None else self.breaker_trial_calls,
+        )
 
     @field_validator("retry")
     @classmethod

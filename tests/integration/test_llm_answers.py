@@ -209,3 +209,33 @@ def test_medkb_eval_never_calls_the_llm_endpoint(
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["queries"] == 5
     assert chat_server.script.requests == []  # retrieval is measured, not the LLM
+
+
+def test_an_open_circuit_skips_the_endpoint_until_a_trial_call_succeeds(
+    chat_server: ChatServer,
+) -> None:
+    from medkb.resilience.breaker import CircuitBreaker, LLMCircuitOpen, State
+
+    now = [0.0]
+    breaker = CircuitBreaker(
+        "LLM endpoint", failures=2, reset_s=60, clock=lambda: now[0], refusal=LLMCircuitOpen
+    )
+    settings = AnswerSettings(llm=LLMSettings(url=chat_server.url, model="test-model"))
+    answerer = Answerer(settings, embedder="static", breaker=breaker)
+    chat_server.script.status = 500
+    for _ in range(2):
+        failed = answerer.answer(QUERY, QUERY, [FLU, SPREAD])
+        assert failed.info.mode == "extractive" and "LLM answer failed" in failed.info.warnings[0]
+    assert breaker.state is State.OPEN and len(chat_server.script.requests) == 2
+    skipped = answerer.answer(QUERY, QUERY, [FLU, SPREAD])
+    assert skipped.info.mode == "extractive" and skipped.citations
+    assert skipped.info.warnings == [
+        "LLM endpoint not called: it failed repeatedly, so its circuit is open for 60 s more; "
+        "extractive answer given."
+    ]
+    assert len(chat_server.script.requests) == 2  # not called while open
+    chat_server.script.status, chat_server.script.reply = 200, "Flu is a viral infection [1]."
+    now[0] = 61.0  # half-open: one trial call goes through and closes the circuit
+    back = answerer.answer(QUERY, QUERY, [FLU, SPREAD])
+    assert back.info.mode == "llm" and breaker.state is State.CLOSED
+    assert len(chat_server.script.requests) == 3

@@ -5,8 +5,14 @@ from __future__ import annotations
 import pytest
 
 from medkb.config import ResilienceSettings, load_settings
-from medkb.errors import ConfigError, InputError
-from medkb.resilience.breaker import CircuitBreaker, CircuitOpen, State
+from medkb.errors import ConfigError, InputError, LLMError, VectorStoreError
+from medkb.resilience.breaker import (
+    CircuitBreaker,
+    CircuitOpen,
+    LLMCircuitOpen,
+    State,
+    VectorStoreCircuitOpen,
+)
 from medkb.resilience.guard import guarded
 from medkb.resilience.retry import NO_RETRY, POLICIES, RetryPolicy, Strategy, policy
 
@@ -203,3 +209,28 @@ def test_retry_policies_are_chosen_per_dependency_and_checked_at_start() -> None
         load_settings(resilience={"retry": {"embedder": "reckless"}})
     with pytest.raises(ConfigError, match="unknown dependency 'printer'"):
         load_settings(resilience={"retry": {"printer": "default"}})
+
+
+def test_breaker_thresholds_are_set_per_dependency_over_the_general_ones() -> None:
+    tuning = ResilienceSettings(
+        breaker_failures=4, breaker={"llm": {"failures": 2, "reset_s": 120}}
+    )
+    assert tuning.breaker_thresholds("llm") == (2, 120.0, 1)
+    assert tuning.breaker_thresholds("vector_store") == (4, 30.0, 1)
+    with pytest.raises(ConfigError, match="unknown dependency 'printer' in breaker"):
+        load_settings(resilience={"breaker": {"printer": {"failures": 2}}})
+    with pytest.raises(ConfigError, match="BREAKER__LLM__FAILURES"):
+        load_settings(resilience={"breaker": {"llm": {"failures": 0}}})
+
+
+def test_an_open_circuit_raises_the_dependencys_own_error_kind() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(
+        "vector store", failures=1, reset_s=10, clock=clock, refusal=VectorStoreCircuitOpen
+    )
+    with pytest.raises(ConnectionError):
+        breaker.call(lambda: Flaky(1).fetch(1))
+    with pytest.raises(VectorStoreError, match="vector store is unavailable") as refused:
+        breaker.before_call()
+    assert isinstance(refused.value, CircuitOpen) and refused.value.retry_after_s == 10
+    assert issubclass(LLMCircuitOpen, LLMError) and issubclass(LLMCircuitOpen, CircuitOpen)

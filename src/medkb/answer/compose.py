@@ -28,6 +28,7 @@ from medkb.answer.extractive import Answer, Evidence, compose
 from medkb.config import AnswerSettings
 from medkb.embed.base import Embedder
 from medkb.errors import LLMError
+from medkb.resilience.breaker import CircuitBreaker, CircuitOpen
 
 
 @dataclass
@@ -74,15 +75,23 @@ class Answerer:
             abstention and semantic triage thresholds; an unknown name gets no cosine check,
             overlap 0 and no semantic triage.
         encoder: The embedder itself, for the semantic triage step; ``None`` skips it.
+        breaker: The LLM endpoint's circuit breaker (``medkb.app.guard_dependencies``):
+            while it is open the endpoint is not called and the extractive answer is given,
+            with a warning saying when it is tried again.
 
     Raises:
         ConfigError: ``settings.language`` has no notices.
     """
 
     def __init__(
-        self, settings: AnswerSettings, *, embedder: str, encoder: Embedder | None = None
+        self,
+        settings: AnswerSettings,
+        *,
+        embedder: str,
+        encoder: Embedder | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
-        self.settings = settings
+        self.settings, self.breaker = settings, breaker
         self.min_cosine = settings.min_cosine.get(embedder, -1.0)
         self.min_overlap = settings.min_overlap.get(embedder, 0.0)
         notices.texts(settings.language)  # fail at startup, not at the first emergency
@@ -133,6 +142,11 @@ class Answerer:
         if self.settings.llm.url and evidence:
             try:
                 return self._llm(cleaned, evidence, info)
+            except CircuitOpen as exc:
+                info.warnings.append(
+                    "LLM endpoint not called: it failed repeatedly, so its circuit is open "
+                    f"for {exc.retry_after_s:.0f} s more; extractive answer given."
+                )
             except LLMError as exc:
                 info.warnings.append(f"LLM answer failed, extractive answer given: {exc}")
         return compose(
@@ -144,7 +158,11 @@ class Answerer:
 
     def _llm(self, cleaned: str, evidence: Sequence[Evidence], info: AnswerInfo) -> Answer:
         given = sorted(evidence, key=lambda item: -item.score)[: self.settings.llm.sources]
-        reply = llm.complete(self.settings.llm, llm.messages(cleaned, given))
+        chat = llm.messages(cleaned, given)
+        if self.breaker is None:
+            reply = llm.complete(self.settings.llm, chat)
+        else:
+            reply = self.breaker.call(lambda: llm.complete(self.settings.llm, chat))
         checked = llm.check(reply, given)
         info.mode, info.uncited_sentences = "llm", checked.uncited
         if checked.dropped:

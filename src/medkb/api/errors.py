@@ -9,6 +9,7 @@ unknown path, 405, 422 validation) and unexpected ones (500) take the same shape
 from __future__ import annotations
 
 import logging
+import math
 import re
 from typing import Any
 
@@ -19,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from medkb.errors import MedkbError
 from medkb.redact import redact
+from medkb.resilience.breaker import CircuitOpen
 
 log = logging.getLogger("medkb.api")
 
@@ -88,6 +90,19 @@ def _medkb(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, exc.http_status, snake(type(exc).__name__), redact(str(exc)))
 
 
+def _circuit_open(request: Request, exc: Exception) -> JSONResponse:
+    """503 at once, naming the dependency and when it is tried again (``Retry-After``)."""
+    assert isinstance(exc, CircuitOpen)
+    request.state.error_kind = "circuit_open"
+    wait = max(math.ceil(exc.retry_after_s), 1)
+    message = (
+        f"The {exc.name} is unavailable: it failed repeatedly, so medkb stopped calling it "
+        f"(circuit open) and tries it again in {wait} s. Retry this request after that; "
+        "GET /health/ready shows each dependency's circuit."
+    )
+    return error_response(request, 503, "circuit_open", message, {"Retry-After": str(wait)})
+
+
 def _api(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
     request.state.error_kind = exc.kind
@@ -133,6 +148,7 @@ def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     """Register the handlers that give every error the one shape."""
     app.add_exception_handler(MedkbError, _medkb)
+    app.add_exception_handler(CircuitOpen, _circuit_open)
     app.add_exception_handler(ApiError, _api)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)

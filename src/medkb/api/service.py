@@ -1,5 +1,5 @@
 """What one running API process holds: the shared knowledge base, tenant views, the
-guards (rate limits, idempotency), metrics and the ingestion job runner."""
+guards (rate limits, idempotency), circuit breakers, metrics and the ingestion job runner."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from medkb.api.idempotency import IdempotencyStore, MemoryIdempotencyStore, Redi
 from medkb.api.jobs import JobRunner
 from medkb.api.metrics import Metrics
 from medkb.api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from medkb.app import KnowledgeBase
+from medkb.app import KnowledgeBase, guard_dependencies
 from medkb.config import Settings, reveal
 from medkb.errors import missing_dependency
 from medkb.stores.relational import outbox
@@ -29,12 +29,16 @@ class Service:
         idempotency: IdempotencyStore | None = None,
     ) -> None:
         self.kb, self.settings, self.auth = kb, kb.settings, auth
+        # Tenant views reach the vector store, embedder, object store and LLM endpoint
+        # through one breaker each, shared by every tenant: a dead dependency fails
+        # requests fast (503 circuit_open) instead of making each wait for its time-out.
+        self.guarded, self.breakers = guard_dependencies(kb)
         self._views: dict[str, KnowledgeBase] = {}
         self._lock = threading.Lock()
         self.redis = redis_client(kb.settings)
         self.limiter = limiter or make_limiter(kb.settings, self.redis, redis_prefix)
         self.idempotency = idempotency or make_idempotency(kb.settings, self.redis, redis_prefix)
-        self.metrics = Metrics(outbox_depth=self._outbox_depth)
+        self.metrics = Metrics(outbox_depth=self._outbox_depth, breakers=self.breakers)
         self.jobs = JobRunner(
             engine=kb.engine,
             upload_dir=kb.settings.home / "uploads",
@@ -52,7 +56,7 @@ class Service:
         with self._lock:
             found = self._views.get(tenant_id)
             if found is None:
-                found = self.kb.for_tenant(tenant_id)
+                found = self.guarded.for_tenant(tenant_id)
                 # Its lazy parts are made here, under the lock: request threads share the
                 # view, and two threads making them at once would each build their own.
                 _ = (found.writer, found.ingestor, found.searcher)

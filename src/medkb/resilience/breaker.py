@@ -18,7 +18,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import TypeVar
 
-from medkb.errors import StoreError
+from medkb.errors import LLMError, ObjectStoreError, StoreError, VectorStoreError
 
 T = TypeVar("T")
 
@@ -41,6 +41,23 @@ class CircuitOpen(StoreError):
         self.name, self.retry_after_s = name, retry_after_s
 
 
+# An open circuit is also the dependency's own kind of failure, so the code already handling
+# that failure handles it too: a write whose vector store is refused stays in the outbox
+# (``SyncPending``), an answer whose LLM is refused falls back to the extractive one.
+
+
+class VectorStoreCircuitOpen(CircuitOpen, VectorStoreError):
+    """The vector store's circuit is open."""
+
+
+class ObjectStoreCircuitOpen(CircuitOpen, ObjectStoreError):
+    """The object store's circuit is open."""
+
+
+class LLMCircuitOpen(CircuitOpen, LLMError):
+    """The LLM endpoint's circuit is open."""
+
+
 class CircuitBreaker:
     """Thread-safe breaker for one dependency, on an injectable monotonic clock."""
 
@@ -52,11 +69,13 @@ class CircuitBreaker:
         reset_s: float = 30.0,
         trial_calls: int = 1,
         clock: Callable[[], float] = time.monotonic,
+        refusal: type[CircuitOpen] = CircuitOpen,
     ) -> None:
+        """``refusal``: the :class:`CircuitOpen` subclass raised while the circuit is open."""
         if failures < 1 or trial_calls < 1 or reset_s < 0:
             raise ValueError("failures and trial_calls must be >= 1, reset_s >= 0")
         self.name, self.threshold, self.reset_s, self.trials = name, failures, reset_s, trial_calls
-        self.clock = clock
+        self.clock, self.refusal = clock, refusal
         self._lock = threading.Lock()
         self._failures = 0
         self._opened_at: float | None = None
@@ -95,7 +114,7 @@ class CircuitBreaker:
                 return
             assert self._opened_at is not None
             left = max(self.reset_s - (self.clock() - self._opened_at), 0.0)
-            raise CircuitOpen(self.name, left)
+            raise self.refusal(self.name, left)
 
     def succeeded(self) -> None:
         """Record a successful call."""

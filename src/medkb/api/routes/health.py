@@ -1,4 +1,13 @@
-"""``/health`` probes (no key needed: they show no tenant data) and ``/metrics``."""
+"""``/health`` probes (no key needed: they show no tenant data) and ``/metrics``.
+
+``/health`` and ``/health/ready`` also show each dependency's circuit breaker
+(``"breakers": {"vector_store": "closed", ...}``). An open circuit of the vector store or
+the embedder fails readiness (503, as the stream worker's readiness does, and as a vector
+store that does not answer already did): every query needs both, so the process cannot
+serve. An open circuit of the LLM endpoint or the object store leaves it ready but
+``"status": "degraded"`` with the reason: answers fall back to extractive ones, and reads,
+queries and JSON writes work without uploads.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +24,7 @@ from fastapi.responses import JSONResponse, Response
 from medkb.api.deps import service
 from medkb.api.service import Service
 from medkb.redact import redact
+from medkb.resilience.breaker import State
 from medkb.stores.relational.engine import current_revision, head_revision
 
 router = APIRouter(tags=["health"])
@@ -34,11 +44,39 @@ def check_database(svc: Service) -> dict[str, Any]:
     return {"ok": True, "migration": current}
 
 
+#: Dependencies whose open circuit makes the process unable to serve (ready fails).
+NEEDED = ("vector_store", "embedder")
+
+
 def check_vector(svc: Service) -> dict[str, Any]:
     """The vector store answers a count (not shown: probes need no key, so they tell
-    nothing about how much data there is)."""
+    nothing about how much data there is). Not asked while its circuit is open: the
+    answer is the circuit's, with when it is tried again."""
+    breaker = svc.breakers.get("vector_store")
+    if breaker is not None and breaker.state is State.OPEN:
+        return _open_circuit(breaker.retry_after())
     svc.kb.store.count(svc.settings.tenant)
     return {"ok": True}
+
+
+def _open_circuit(retry_after_s: float) -> dict[str, Any]:
+    return {
+        "ok": False,
+        "circuit": "open",
+        "retry_after_s": round(retry_after_s, 1),
+        "detail": f"circuit open after repeated failures; tried again in {retry_after_s:.0f} s",
+    }
+
+
+def breakers(svc: Service) -> dict[str, Any]:
+    """Each dependency's circuit: its state, and when an open one is tried again."""
+    found: dict[str, Any] = {}
+    for name, breaker in svc.breakers.items():
+        state = breaker.state
+        found[name] = {"state": state.value}
+        if state is State.OPEN:
+            found[name]["retry_after_s"] = round(breaker.retry_after(), 1)
+    return found
 
 
 def check_objects(svc: Service) -> dict[str, Any]:
@@ -84,9 +122,24 @@ def _checks(svc: Service) -> dict[str, Callable[[Service], dict[str, Any]]]:
     return found
 
 
-def _answer(results: dict[str, dict[str, Any]]) -> JSONResponse:
-    ok = all(r["ok"] for r in results.values())
-    body = {"status": "ok" if ok else "fail", "checks": results}
+def _answer(
+    results: dict[str, dict[str, Any]], circuits: dict[str, Any] | None = None
+) -> JSONResponse:
+    """200 ``ok``, 200 ``degraded`` (an optional dependency's circuit is open: the
+    reasons say which) or 503 ``fail`` (a check failed or a needed circuit is open)."""
+    circuits = circuits or {}
+    opened = sorted(name for name, c in circuits.items() if c["state"] == State.OPEN.value)
+    ok = all(r["ok"] for r in results.values()) and not set(opened) & set(NEEDED)
+    body: dict[str, Any] = {"status": "ok" if ok else "fail", "checks": results}
+    if circuits:
+        body["breakers"] = circuits
+    if opened:
+        body["reasons"] = [
+            f"{name} circuit open; tried again in {circuits[name]['retry_after_s']:.0f} s"
+            for name in opened
+        ]
+        if ok:
+            body["status"] = "degraded"
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
@@ -94,7 +147,7 @@ def _answer(results: dict[str, dict[str, Any]]) -> JSONResponse:
 def health(svc: Svc) -> JSONResponse:
     """Every dependency and the system; 200 when all pass, 503 otherwise."""
     checks = {**_checks(svc), "system": check_system}
-    return _answer({name: _run(check, svc) for name, check in checks.items()})
+    return _answer({name: _run(check, svc) for name, check in checks.items()}, breakers(svc))
 
 
 @router.get("/health/live", summary="Liveness")
@@ -106,8 +159,11 @@ def live() -> dict[str, str]:
 @router.get("/health/ready", summary="Readiness")
 def ready(svc: Svc) -> JSONResponse:
     """Database reachable and migrated, vector store and objects reachable (and Redis when
-    configured): 200, else 503 (a Kubernetes readiness probe)."""
-    return _answer({name: _run(check, svc) for name, check in _checks(svc).items()})
+    configured), no circuit of the vector store or embedder open: 200 (``degraded`` with
+    the reasons when the LLM's or object store's circuit is open), else 503 (a Kubernetes
+    readiness probe)."""
+    results = {name: _run(check, svc) for name, check in _checks(svc).items()}
+    return _answer(results, breakers(svc))
 
 
 def _one(name: str, check: Callable[[Service], dict[str, Any]]) -> None:
@@ -131,5 +187,5 @@ for _name, _check in (
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 def metrics(svc: Svc) -> Response:
     """Request counts and latency per route, query and ingest counters, stage latencies,
-    outbox depth, errors by kind (Prometheus text format)."""
+    outbox depth, errors by kind, each dependency's circuit state (Prometheus text format)."""
     return Response(svc.metrics.render(), media_type="text/plain; version=0.0.4")
