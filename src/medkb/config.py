@@ -1,11 +1,15 @@
 """Settings: read once at the edge (CLI, API, ``medkb.open``) and passed down.
 
 Environment variables use the ``MEDKB_`` prefix; nested groups use a double underscore
-(``MEDKB_GRAPH__SIMILAR_K=8``). No other module reads the environment.
+(``MEDKB_GRAPH__SIMILAR_K=8``). ``MEDKB_CONFIG=medkb.prod.yaml`` adds a YAML file (one per
+environment) under the environment: the same names in lower case, nested groups as
+mappings. A key the settings do not have is refused at start, naming the file and the key,
+so a typo never silently keeps a default. No other module reads the environment.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,7 +21,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
 
 from medkb.errors import ConfigError
 from medkb.models import DEFAULT_TENANT, VectorField
@@ -456,6 +465,21 @@ class Settings(BaseSettings):
         env_prefix="MEDKB_", env_nested_delimiter="__", extra="ignore", validate_assignment=True
     )
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then the ``MEDKB_CONFIG`` YAML file."""
+        path = os.environ.get(CONFIG_VARIABLE)
+        if not path:
+            return init_settings, env_settings
+        return init_settings, env_settings, yaml_source(settings_cls, Path(path))
+
     home: Path = Field(
         Path("medkb-data"), description="Directory for the embedded stores and object files."
     )
@@ -549,6 +573,50 @@ class Settings(BaseSettings):
     def resolved_object_dir(self) -> Path:
         """The object store directory."""
         return Path(self.object_url) if self.object_url else self.home / "objects"
+
+
+CONFIG_VARIABLE = "MEDKB_CONFIG"
+
+
+def yaml_source(settings_cls: type[BaseSettings], path: Path) -> YamlConfigSettingsSource:
+    """The settings in the YAML file at ``path``, every key checked.
+
+    Raises:
+        ConfigError: the file is missing, is not YAML, is not a mapping, or names a key
+            the settings do not have.
+    """
+    import yaml
+
+    where = f"{CONFIG_VARIABLE}={path}"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read the file ({exc.strerror}).") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: not valid YAML ({exc}).") from exc
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(f"{where}: the file must be a mapping of settings, not a list or text.")
+    unknown = _unknown_keys(settings_cls, data or {})
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown setting(s) {', '.join(unknown)}; the names are those of the "
+            "MEDKB_ variables in lower case, without the prefix (README: Settings)."
+        )
+    return YamlConfigSettingsSource(settings_cls, yaml_file=path, yaml_file_encoding="utf-8")
+
+
+def _unknown_keys(model: type[BaseModel], data: dict[Any, Any], prefix: str = "") -> list[str]:
+    """Dotted names in ``data`` that ``model`` has no field for (nested groups recursed)."""
+    found = []
+    for key, value in data.items():
+        field = model.model_fields.get(str(key))
+        if field is None:
+            found.append(f"{prefix}{key}")
+            continue
+        group = field.annotation
+        if isinstance(value, dict) and isinstance(group, type) and issubclass(group, BaseModel):
+            found += _unknown_keys(group, value, f"{prefix}{key}.")
+    return found
 
 
 def load_settings(**overrides: Any) -> Settings:
