@@ -40,8 +40,10 @@ BLIND_A = ROOT / "tests" / "data" / "triage_blind_a.jsonl"
 BLIND_B = ROOT / "tests" / "data" / "triage_blind_b.jsonl"
 BLIND_C = ROOT / "tests" / "data" / "triage_blind_c.jsonl"
 BLIND_D = ROOT / "tests" / "data" / "triage_blind_d.jsonl"
-#: Sets written by someone who had not seen the triage code, never used to tune a cue.
-BLIND = (BLIND_A, BLIND_B, BLIND_C, BLIND_D)
+BLIND_E = ROOT / "tests" / "data" / "triage_blind_e.jsonl"
+BLIND_F = ROOT / "tests" / "data" / "triage_blind_f.jsonl"
+#: Sets written by someone who had not seen the triage code, each measured once first.
+BLIND = (BLIND_A, BLIND_B, BLIND_C, BLIND_D, BLIND_E, BLIND_F)
 #: Cosines tried when choosing the semantic thresholds.
 GRID = [round(0.5 + 0.025 * i, 3) for i in range(17)]
 #: Most look-alikes of the tuning half the semantic step may flag on its own.

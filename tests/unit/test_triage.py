@@ -300,8 +300,9 @@ LABELLED_SETS = (
     "triage.jsonl", "triage_holdout.jsonl", "triage_unseen.jsonl", "triage_fresh.jsonl",
     "triage_final.jsonl", "triage_last.jsonl", "red_flags.jsonl", "triage_blind_a.jsonl",
     "triage_blind_b.jsonl", "triage_blind_c.jsonl", "triage_blind_d.jsonl",
+    "triage_blind_e.jsonl", "triage_blind_f.jsonl",
 )  # fmt: skip
-BLIND_SETS = LABELLED_SETS[-4:]
+BLIND_SETS = LABELLED_SETS[-6:]
 
 
 def test_the_blind_sets_cover_every_category_in_both_labels() -> None:

@@ -81,7 +81,15 @@ CUES: tuple[Cue, ...] = (
         always=True,
         suicide=1,
     ),
-    _cue(r"\bjump(?:ing)? off (?:the|a) (?:bridge|building|roof|cliff)", always=True, suicide=1),
+    _cue(
+        r"\bjump(?:ing)? (?:off|from) (?:the |a |his |her |my |our |their )?(?:top of (?:the |a )?)?"
+        r"(?:bridge|building|roof|cliff|terrace|balcony|window|ledge|tower|car park|overpass)",
+        r"\bstanding on (?:the |a )?(?:ledge|edge of the (?:roof|bridge|cliff)|railing)",
+        always=True,
+        suicide=1,
+    ),
+    # method seeking: "searching how to tie a noose", "bought rope to hang"
+    _cue(r"\bhow to (?:tie a noose|hang (?:my|him|her)sel[fv])\b", r"\bnoose\b", suicide=1),
     _cue(
         r"\bwants? to die\b",
         r"\bdon't want to (?:live|be alive|be here|wake up)\b",
