@@ -22,7 +22,8 @@ import sqlalchemy as sa
 from medkb.app import KnowledgeBase, build
 from medkb.config import Settings
 from medkb.models import QAMetadata, QAPair
-from medkb.stores.relational.schema import embeddings, qa, relations
+from medkb.stores.relational.schema import embeddings, kb_info, qa, relations
+from medkb.stores.vector.registry import COLLECTION_KEY
 from tests.conftest import TEST_DATA
 from tests.services import fresh_postgres_database
 
@@ -175,3 +176,32 @@ def test_index_reads_again_a_pair_another_writer_updated(settings: Settings) -> 
             ).scalar_one()
         assert np.array_equal(held["clinic-a-07"], np.frombuffer(stored, dtype=np.float32))
         assert len(held) == 21
+
+
+def test_index_loads_again_after_a_reembed_switch_replaced_the_vectors(settings: Settings) -> None:
+    """A switch rewrites every vector and hash but no stamp: the collection name tells."""
+    settings.tenant = "clinic-a"
+    ours = corpus("clinic-a")
+    with build(settings) as kb:
+        kb.add(ours[0:10])
+        swapped = np.frombuffer(held_vector(kb, "clinic-a-09"), dtype=np.float32)
+        with kb.engine.begin() as conn:  # what the switch does to one pair, stamps untouched
+            conn.execute(
+                embeddings.update()
+                .where(embeddings.c.qa_id == "clinic-a-00", embeddings.c.field == "combined")
+                .values(vector=swapped.tobytes())
+            )
+            conn.execute(kb_info.insert().values(key=COLLECTION_KEY, value="medical_kb_v2"))
+        kb.add(ours[10:11])
+        assert kb.writer.index is not None
+        held = {i: v for ids, m in kb.writer.index.chunks() for i, v in zip(ids, m, strict=True)}
+        assert np.array_equal(held["clinic-a-00"], swapped)
+
+
+def held_vector(kb: KnowledgeBase, qa_id: str) -> bytes:
+    with kb.engine.connect() as conn:
+        return conn.execute(
+            sa.select(embeddings.c.vector).where(
+                embeddings.c.qa_id == qa_id, embeddings.c.field == "combined"
+            )
+        ).scalar_one()

@@ -12,7 +12,9 @@ links, and is then kept up to date at a cost that does not grow with the knowled
   pairs stamped (``updated_at``) at most :data:`CATCH_UP_OVERLAP` before the newest stamp
   it has seen, and re-reads the vector of each id whose hash differs from its own; then it
   counts the tenant's pairs, and when the count differs from its own (a pair deleted, or
-  written with an older stamp) it compares the whole id list and reads what it lacks.
+  written with an older stamp) it compares the whole id list and reads what it lacks;
+  after a ``medkb reembed`` switch (``kb_info``'s active collection changed: every vector
+  replaced, no stamp moved) it loads everything again.
 
 The vectors still come from the relational store, the system of record (DESIGN), never
 from the vector store. What is missed: an *update* (not an insert or delete) of an
@@ -33,6 +35,8 @@ import sqlalchemy as sa
 
 from medkb.graph.knn import Chunk
 from medkb.stores.relational import pairs, vectors
+from medkb.stores.relational.schema import kb_info
+from medkb.stores.vector.registry import COLLECTION_KEY
 
 #: How far behind the newest stamp seen a catch-up reads again: another writer's rows
 #: are stamped when its commit starts, and land at most this much later.
@@ -52,14 +56,19 @@ class LinkIndex:
         self.blocks: dict[int, _Block] = {}  # one per vector dimension
         self.hashes: dict[str, str] = {}  # id → content_hash of the vector held
         self.stamp: datetime | None = None  # newest updated_at seen; None: not loaded
+        self.collection: str | None = None  # kb_info's active collection when loaded
 
     def __len__(self) -> int:
         return len(self.hashes)
 
     def refresh(self, conn: sa.Connection) -> None:
         """Load the tenant's vectors (first call) or catch up with other writers."""
+        collection = _active_collection(conn)
+        if self.stamp is not None and collection != self.collection:
+            self.blocks, self.hashes, self.stamp = {}, {}, None  # re-embedded: start again
         if self.stamp is None:
             self._load(conn)
+            self.collection = collection
         else:
             self._catch_up(conn)
 
@@ -129,6 +138,11 @@ class LinkIndex:
         stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)  # SQLite drops the zone
         if self.stamp is None or stamp > self.stamp:
             self.stamp = stamp
+
+
+def _active_collection(conn: sa.Connection) -> str | None:
+    query = sa.select(kb_info.c.value).where(kb_info.c.key == COLLECTION_KEY)
+    return conn.execute(query).scalar_one_or_none()
 
 
 class _Block:
