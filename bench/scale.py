@@ -327,7 +327,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         empty_databases(args.database_url) as (url,),
     ):
         settings = Settings(
-            home=Path(home), embedder="static", cache_dir=args.cache_dir, database_url=url
+            home=Path(home),
+            embedder="static",
+            cache_dir=args.cache_dir,
+            database_url=url and url.replace("postgresql+psycopg://", "postgresql://", 1),
         )
         args.batch = settings.ingest.batch_size
         database = settings.resolved_database_url().split(":", 1)[0].split("+", 1)[0]
