@@ -14,6 +14,7 @@ from itertools import chain
 import numpy as np
 import sqlalchemy as sa
 
+from medkb.graph.index import LinkIndex
 from medkb.graph.knn import KnnResult, Neighbours, knn
 from medkb.models import QAPair, Relation, Vector
 from medkb.stores.relational import relations, vectors
@@ -42,6 +43,7 @@ def similarity_links(
     k: int,
     threshold: float,
     chunk_rows: int = vectors.CHUNK_ROWS,
+    index: LinkIndex | None = None,
 ) -> list[Relation]:
     """The ``similar_to`` links a write needs, from the embeddings of the system of record.
 
@@ -56,6 +58,10 @@ def similarity_links(
       lost a link) is linked to its ``k`` nearest again, from its stored vector;
     * every other pair that one of ``changed`` now enters the ``k`` nearest of (it scores
       at least that pair's ``k``-th strongest link) is linked to it.
+
+    With an ``index`` (``graph.index``: the same stored vectors, held in memory and caught
+    up first), the scan reads memory instead of the whole table; the links are the same.
+    The caller holds ``index.lock``.
     """
     if k == 0:
         return []
@@ -66,13 +72,28 @@ def similarity_links(
     if not query_ids:
         return []
     queries = np.stack([*(changed[i] for i in ids), *(stored[i] for i in query_ids[len(ids) :])])
-    chunks = vectors.field_chunks(conn, tenant_id=tenant_id, size=chunk_rows, exclude=set(ids))
+    chunks = _corpus(conn, tenant_id=tenant_id, exclude=set(ids), size=chunk_rows, index=index)
     batch = [(ids, np.stack(list(changed.values())))] if ids else []
     found = knn(
         query_ids, queries, chain(chunks, batch), k=k, threshold=threshold, reverse_rows=len(ids)
     )
     entering = _entering(conn, found, ids, k=k)
     return similarity_relations(found.forward, entering, k=k)
+
+
+def _corpus(
+    conn: sa.Connection,
+    *,
+    tenant_id: str,
+    exclude: set[str],
+    size: int,
+    index: LinkIndex | None,
+) -> Iterable[tuple[Sequence[str], np.ndarray]]:
+    """The tenant's stored vectors but ``exclude``: from ``index`` when given, else the table."""
+    if index is None:
+        return vectors.field_chunks(conn, tenant_id=tenant_id, size=size, exclude=exclude)
+    index.refresh(conn)
+    return index.chunks(exclude=exclude)
 
 
 def _entering(conn: sa.Connection, found: KnnResult, new: Sequence[str], *, k: int) -> Neighbours:

@@ -8,6 +8,7 @@ brought up to date from the outbox afterwards.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,6 +19,7 @@ from medkb.config import GraphSettings
 from medkb.embed.base import Embedder
 from medkb.errors import FieldTooLong, InputError, SyncPending, VectorStoreError
 from medkb.graph import linking
+from medkb.graph.index import LinkIndex
 from medkb.models import (
     MAX_ID_CHARS,
     MAX_KEY_BYTES,
@@ -147,6 +149,7 @@ class Writer:
         clock: Clock = utcnow,
         wait_s: float = DEFAULT_LEASE_S,
         on_change: Changed | None = None,
+        link_index: bool = True,
     ) -> None:
         self.engine, self.store, self.embedder = engine, store, embedder
         self.graph, self.tenant_id, self.realtime, self.clock = graph, tenant_id, realtime, clock
@@ -154,6 +157,9 @@ class Writer:
         #: Told the ids each committed write touched (pairs and re-linked neighbours) and
         #: whether it created a pair; the answer cache drops what cites them.
         self.on_change = on_change
+        #: The tenant's stored vectors in memory (``graph.index``), so linking a batch does
+        #: not read the whole table again; ``link_index=False`` scans the table each time.
+        self.index = LinkIndex(tenant_id) if link_index else None
 
     def upsert(
         self, batch: Sequence[QAPair], *, embeddings: Mapping[str, Embeddings] | None = None
@@ -170,8 +176,9 @@ class Writer:
         changed, result = self._split_unchanged(batch)
         if changed:
             vectors = embed_pairs(self.embedder, changed, known=embeddings)
-            similar = self._similar(changed, vectors)
-            touched = self._commit(changed, vectors, similar, existing=result.updated)
+            with self._index_lock():
+                similar = self._similar(changed, vectors)
+                touched = self._commit(changed, vectors, similar, existing=result.updated)
             self._changed(touched, created=len(changed) > len(result.updated))
             self._sync(touched)
         return result
@@ -180,12 +187,15 @@ class Writer:
         """Delete pairs, their relations, and their id from every ``related_nodes``."""
         now = self.clock()
         with (
+            self._index_lock(),
             telemetry.span("relational.delete", **{"medkb.ids": len(ids)}),
             self.engine.begin() as conn,
         ):
             neighbours = relations.neighbour_ids(conn, ids, tenant_id=self.tenant_id)
             deleted = pairs.delete_pairs(conn, ids, tenant_id=self.tenant_id)
             touched = (set(deleted) | neighbours) if deleted else set()
+            if deleted and self.index is not None:
+                self.index.remove(deleted)  # a rollback leaves a count the next batch notices
             if deleted:
                 touched |= self._relink(conn, neighbours - set(deleted), now=now)
             outbox.enqueue(conn, touched, tenant_id=self.tenant_id, op="delete", now=now)
@@ -194,6 +204,10 @@ class Writer:
         self._changed(touched, created=False)
         self._sync(touched)
         return WriteResult(deleted=deleted)
+
+    def _index_lock(self) -> AbstractContextManager[object]:
+        """Held from linking to commit, so threads sharing this writer keep its index whole."""
+        return self.index.lock if self.index is not None else nullcontext()
 
     def _changed(self, touched: set[str], *, created: bool) -> None:
         if self.on_change is not None and (touched or created):
@@ -208,6 +222,7 @@ class Writer:
             relink=ids,
             k=self.graph.similar_k,
             threshold=self.graph.similar_threshold,
+            index=self.index,
         )
         relations.add_missing(conn, links, tenant_id=self.tenant_id, now=now)
         return {r.source_id for r in links} | {r.target_id for r in links}
@@ -256,6 +271,7 @@ class Writer:
                 relink=relations.neighbour_ids(conn, ids, tenant_id=self.tenant_id),
                 k=self.graph.similar_k,
                 threshold=self.graph.similar_threshold,
+                index=self.index,
             )
 
     def _commit(
@@ -288,7 +304,21 @@ class Writer:
                 ingested_count=len(batch) - len(existing),
                 updated_count=len(existing),
             )
+        self._hold(batch, vectors, now=now)
         return touched
+
+    def _hold(
+        self, batch: Sequence[QAPair], vectors: Sequence[Embeddings], *, now: datetime
+    ) -> None:
+        """Add a committed batch to the index (once it is loaded: loading reads it anyway)."""
+        if self.index is None or self.index.stamp is None:
+            return
+        written = list(zip(batch, vectors, strict=True))
+        self.index.put(
+            {p.id: v.combined for p, v in written},
+            {p.id: pairs.content_hash(p, v.model_id) for p, v in written},
+            stamp=now,
+        )
 
     def _relations(
         self,

@@ -8,6 +8,7 @@ so a scan over 100,000 pairs never holds more than one chunk.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
+from datetime import datetime
 
 import numpy as np
 import sqlalchemy as sa
@@ -64,3 +65,19 @@ def _by_dimension(rows: list[tuple[str, bytes]]) -> Iterator[tuple[list[str], np
         same = [(qa_id, blob) for qa_id, blob in rows if len(blob) == size]
         matrix = np.frombuffer(b"".join(blob for _, blob in same), dtype=np.float32)
         yield [qa_id for qa_id, _ in same], matrix.reshape(len(same), size // 4)
+
+
+def pair_hashes(
+    conn: sa.Connection, *, tenant_id: str, since: datetime | None = None
+) -> list[tuple[str, str, datetime]]:
+    """``(id, content_hash, updated_at)`` of ``tenant_id``'s pairs (stamped ``since`` or later).
+
+    What changed in a pair's vectors changes its content hash (text and model id), so an
+    in-memory copy of the vectors (``graph.index``) re-reads only the ids whose hash moved.
+    """
+    query = sa.select(qa.c.id, qa.c.content_hash, qa.c.updated_at).where(
+        qa.c.tenant_id == tenant_id
+    )
+    if since is not None:
+        query = query.where(qa.c.updated_at >= since)
+    return [(row.id, row.content_hash, row.updated_at) for row in conn.execute(query)]
