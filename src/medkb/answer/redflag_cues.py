@@ -82,8 +82,9 @@ CUES: tuple[Cue, ...] = (
         suicide=1,
     ),
     _cue(
-        r"\bjump(?:ing)? (?:off|from) (?:the |a |his |her |my |our |their )?(?:top of (?:the |a )?)?"
-        r"(?:bridge|building|roof|cliff|terrace|balcony|window|ledge|tower|car park|overpass)",
+        r"\bjump(?:ing)? (?:off|from) (?:the |a |his |her |my |our |their )?"
+        r"(?:top of (?:the |a )?)?(?:bridge|building|roof|cliff|terrace|balcony|window|ledge"
+        r"|tower|car park|overpass)",
         r"\bstanding on (?:the |a )?(?:ledge|edge of the (?:roof|bridge|cliff)|railing)",
         always=True,
         suicide=1,
