@@ -138,7 +138,9 @@ def _scores(query: npt.NDArray[np.float32], rows: list[Any]) -> list[tuple[Any, 
     matrix = matrix.reshape(len(same), query.size)
     norms = np.linalg.norm(matrix, axis=1)
     norms[norms == 0] = 1.0
-    scores = (matrix @ query) / norms
+    # Row by row rather than one matrix product: BLAS sums in an order that depends on the
+    # batch's shape, so equal texts could swap places between batch sizes.
+    scores = (matrix * query).sum(axis=1) / norms
     return [(row, float(score)) for row, score in zip(same, scores, strict=True)]
 
 
