@@ -36,7 +36,10 @@ def _moment(value: str | None, option: str) -> datetime | None:
 @events_app.command("search")
 def events_search(
     ctx: typer.Context,
-    text: Annotated[str, typer.Argument(help="What the events are like, e.g. 'buy · cardiology'.")],
+    text: Annotated[
+        str,
+        typer.Argument(metavar="TEXT", help="What the events are like, e.g. 'buy · cardiology'."),
+    ],
     user: Annotated[str | None, typer.Option(metavar="U", help="Only this user's events.")] = None,
     category: Annotated[
         str | None, typer.Option(metavar="C", help="Only events of this category.")
