@@ -119,7 +119,7 @@ def test_ranking_is_the_same_whatever_the_batch_size(applied: KnowledgeBase) -> 
 def test_rows_without_an_embedding_or_of_another_dimension_are_skipped(
     applied: KnowledgeBase,
 ) -> None:
-    base = {"tenant_id": "default", "user_id": "dave", "event_type": "purchase"}
+    base: dict[str, Any] = {"tenant_id": "default", "user_id": "dave", "event_type": "purchase"}
     base |= {"item_id": "item-8", "category": "diabetes", "occurred_at": T0, "created_at": T0}
     with applied.engine.begin() as conn:
         conn.execute(sa.insert(behaviour_events), {**base, "event_id": "old"})  # no embedding

@@ -19,6 +19,7 @@ down_revision = "0006"
 branch_labels = None
 depends_on = None
 
+
 def _columns() -> list[sa.Column[object]]:
     return [
         sa.Column("embedding", sa.LargeBinary(), nullable=True),
