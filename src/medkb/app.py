@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from medkb.models import FILTERABLE_KEYS, QAMetadata, QAPair
 from medkb.search.pii import redact_pii
 from medkb.stores.relational import browse, logs, outbox, pairs, relations
 from medkb.stores.relational import engine as relational
+from medkb.stores.relational.behaviour import EventHit, similar_events, utc
 from medkb.stores.relational.schema import kb_info
 from medkb.stores.vector.base import COLLECTION, VectorStore
 from medkb.stores.vector.registry import COLLECTION_KEY, open_vector_store
@@ -376,6 +378,42 @@ class KnowledgeBase:
         if not ids:
             raise NotFound(f"No document {document!r}; GET /v1/documents lists them.")
         return self.writer.delete(ids)
+
+    def similar_events(
+        self,
+        text: str,
+        *,
+        k: int = 10,
+        user: str | None = None,
+        category: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        event_type: str | None = None,
+    ) -> list[EventHit]:
+        """This tenant's ``behaviour.event`` interactions most like ``text``, best first.
+
+        ``since`` is inclusive, ``until`` exclusive; a naive time is taken as UTC.
+        """
+        if not text.strip():
+            raise InputError("The search text is empty; describe the events to find.")
+        if not 1 <= k <= 1000:
+            raise InputError(f"k must be 1-1000, not {k}.")
+        if since is not None and until is not None and utc(since) >= utc(until):
+            raise InputError(
+                f"since ({since.isoformat()}) must be before until ({until.isoformat()})."
+            )
+        vector = self.embedder.embed([text])[0]
+        return similar_events(
+            self.engine,
+            self.tenant_id,
+            vector,
+            k=k,
+            user=user,
+            category=category,
+            since=since,
+            until=until,
+            event_type=event_type,
+        )
 
     def sync_status(self) -> SyncStatus:
         """This tenant's sync counters (``medkb sync status``)."""

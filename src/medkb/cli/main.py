@@ -26,6 +26,7 @@ from medkb.cli.context import (
     state,
 )
 from medkb.cli.evaluate import evaluate_command
+from medkb.cli.events import events_app
 from medkb.cli.help import TidyGroup
 from medkb.cli.maintain import migrate_command, reembed_command
 from medkb.cli.opening import metadata_edits, read, run
@@ -48,6 +49,7 @@ app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(events_app, name="events")
 app.command("serve")(serve_command)
 app.command("ui")(ui_command)
 app.command("eval")(evaluate_command)

@@ -7,8 +7,10 @@ code as every other write (``KnowledgeBase``: the writer, the ingestor, feedback
 - consecutive ``qa.upserted`` / ``qa.deleted`` events of one tenant are written as one
   batch (one embedder call, one transaction); when the batch is refused for one bad pair,
   its events are written one by one so that only the bad ones are rejected;
-- ``behaviour.event`` rows are inserted with their ``stream_applied`` row in one
-  transaction; ``feedback.given`` replaces a rating (applying it twice changes nothing);
+- ``behaviour.event`` rows are embedded (one embedder call per run, the text of
+  :func:`~medkb.stores.relational.behaviour.describe`) and inserted, vectors included,
+  with their ``stream_applied`` rows in one transaction; ``feedback.given`` replaces a
+  rating (applying it twice changes nothing);
 - an event is marked applied after its write commits. A worker killed between the two
   redelivers it, and the upsert finds the pair unchanged (the writer compares content
   hashes), so the outcome is the same.
@@ -27,6 +29,7 @@ from itertools import groupby
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, TypeVar
 
+import numpy as np
 import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.dialects import postgresql, sqlite
@@ -34,6 +37,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from medkb.errors import InputError, NotFound, SyncPending
 from medkb.models import QAMetadata, QAPair, Source
 from medkb.stores.objects.local import LocalObjectStore
+from medkb.stores.relational.behaviour import describe, utc
 from medkb.stores.relational.schema import behaviour_events, stream_applied
 from medkb.stream.events import (
     BehaviourEventV1,
@@ -173,6 +177,10 @@ class Applier:
     def _behaviour(self, kb: KnowledgeBase, run: list[Event], report: ApplyReport) -> None:
         now = utcnow()
         rows = [_behaviour_row(event, now) for event in run]
+        vectors = kb.embedder.embed([str(row.pop("text")) for row in rows])
+        for row, vector in zip(rows, vectors, strict=True):
+            row["embedding"] = np.asarray(vector, dtype=np.float32).tobytes()
+            row["embedding_model"] = kb.embedder.model_id
         insert = (postgresql if kb.engine.dialect.name == "postgresql" else sqlite).insert
         with kb.engine.begin() as conn:
             conn.execute(insert(behaviour_events).on_conflict_do_nothing(), rows)
@@ -240,8 +248,9 @@ def _behaviour_row(event: Event, now: object) -> dict[str, object]:
         "event_id": event.id,
         "tenant_id": event.tenant,
         **seen.model_dump(exclude={"timestamp"}),
-        "occurred_at": seen.timestamp,
+        "occurred_at": utc(seen.timestamp),
         "created_at": now,
+        "text": describe(event_type=seen.event_type, item_id=seen.item_id, category=seen.category),
     }
 
 

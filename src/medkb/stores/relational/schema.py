@@ -354,7 +354,9 @@ stream_applied = sa.Table(
     sa.Column("applied_at", Timestamp, nullable=False),
 )
 
-#: ``behaviour.event`` interactions (SPEC §D), keyed by event id.
+#: ``behaviour.event`` interactions (SPEC §D), keyed by event id. ``embedding`` is the
+#: float32 vector of the event's description (:func:`medkb.stores.relational.behaviour.
+#: describe`) by ``embedding_model``; NULL for rows written before migration 0007.
 behaviour_events = sa.Table(
     "behaviour_events",
     metadata,
@@ -368,6 +370,8 @@ behaviour_events = sa.Table(
     sa.Column("price", sa.Float),
     sa.Column("occurred_at", Timestamp, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("embedding", sa.LargeBinary),
+    sa.Column("embedding_model", sa.Text),
     sa.Index("ix_behaviour_events_user", "tenant_id", "user_id", "occurred_at"),
     sa.Index("ix_behaviour_events_category", "tenant_id", "category", "occurred_at"),
 )
