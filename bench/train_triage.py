@@ -188,7 +188,8 @@ def outcome(
             framed=item.rules.framed,
             resolved=item.rules.resolved,
         )
-        triage.add_learned(found, guess, flag=flag, boost=boost)
+        if learned.reads_as_message(item.norm):
+            triage.add_learned(found, guess, flag=flag, boost=boost)
         flagged = found.verdict() is not None
         if item.label == learned.CALM:
             calm, alarms = calm + 1, alarms + flagged

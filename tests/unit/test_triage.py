@@ -375,6 +375,14 @@ def test_the_model_leaves_questions_idioms_and_normal_numbers_alone(text: str) -
     assert triage.assess(text, model=learned.shipped_model()) is None
 
 
+@pytest.mark.parametrize("text", ["chest pain", "wheezing", "asthma wheezing inhaler"])
+def test_a_search_of_a_few_words_is_not_asked_of_the_model(text: str) -> None:
+    """Keyword searches read like the model's emergencies; under four words it keeps out."""
+    assert triage.assess(text, model=learned.shipped_model()) is None
+    assert triage.assess("I can't breathe", model=learned.shipped_model()) is not None
+    assert triage.assess(f"my dad has {text} right now", model=learned.shipped_model())
+
+
 def test_was_fine_with_a_time_of_onset_is_not_a_resolved_message() -> None:
     """Blind set c: "he was fine at lunch" read as "it is over" and the stroke needed 1.5."""
     for text in (

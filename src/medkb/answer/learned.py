@@ -37,6 +37,15 @@ _DIGIT = re.compile(r"[0-9]")
 _CHAR_SIZES = (3, 4, 5)
 #: How a feature's name says its block: word n-grams, then character n-grams.
 BLOCKS = ("w:", "c:")
+#: Fewer words than this is a search ("chest pain", "asthma wheezing inhaler"), not a
+#: message: the model learned from messages and is not asked. No labelled emergency this
+#: short depends on it (the one there is, "I can't breathe", is a cue).
+MIN_WORDS = 4
+
+
+def reads_as_message(norm: str) -> bool:
+    """Whether a normalised text is long enough for the model to judge (:data:`MIN_WORDS`)."""
+    return len(_TOKEN.findall(norm)) >= MIN_WORDS
 
 
 def grams(norm: str) -> tuple[Counter[str], Counter[str]]:

@@ -21,7 +21,8 @@ Three kinds of evidence are added up per category (a category is flagged at 1):
    letter groups, trained on every labelled message, gives the probability that the
    message is an emergency and its likeliest category. At ``flag`` it adds 1 to that
    category; at ``boost`` it completes a category the cues half-scored. Both thresholds
-   were chosen out of fold by ``bench/train_triage.py``.
+   were chosen out of fold by ``bench/train_triage.py``. Texts of fewer than
+   :data:`learned.MIN_WORDS` words are searches, not messages, and are not asked.
 
 The winner is the flagged category with the highest score (ties: the more urgent); its
 evidence is listed heaviest first. Nothing here calls a network or an LLM.
@@ -182,7 +183,7 @@ def weigh(
         _add_numbers(norm, found)
     if match is not None and not found.framed:
         _add_semantic(cleaned or text, match, vector, found)
-    if model is not None:
+    if model is not None and learned.reads_as_message(norm):
         add_learned(found, model.guess(norm), flag=model.flag, boost=model.boost)
     return found
 
