@@ -1,8 +1,9 @@
 """Streaming ingestion: events/s and produced → stored latency of ``behaviour.event``.
 
 For each bus (``db`` on the knowledge base's SQLite file, ``redis`` on the machine's
-Redis) and each worker count, a fresh knowledge base (static embedder) and W
-``medkb worker --bus … --batch-size B`` processes in one group:
+Redis, ``kafka`` on a Tansu broker this script starts on 127.0.0.1) and each worker
+count, a fresh knowledge base (static embedder) and W ``medkb worker --bus …
+--batch-size B`` processes in one group:
 
 1. throughput: ``--events`` events are published first, then the workers drain them;
    events/s = events ÷ (last − first ``behaviour_events.created_at``), so process start-up
@@ -18,6 +19,7 @@ The results go to ``<!-- bench:stream -->`` … ``<!-- /bench -->`` in docs/benc
 
     nice -n 5 python bench/stream.py --events 10000 --rate 500 --seconds 10
     nice -n 5 python bench/stream.py --database-url postgresql://postgres@127.0.0.1:5432/bench_stream
+    nice -n 5 python bench/stream.py --buses kafka --workers 1,2,4
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +60,12 @@ from medkb.stores.relational.schema import behaviour_events
 from medkb.stream.bus.registry import open_bus
 from medkb.stream.events import make_event
 
+sys.path.insert(0, str(ROOT))
+from tests.fixtures_servers import running_kafka
+
 REDIS_URL = "redis://127.0.0.1:6379/0"
+#: Events per publish call of the drain run (the kafka bus puts one call on one partition).
+PUBLISH_CHUNK = 100
 
 
 def event(n: int, run: str, at: dt.datetime) -> str:
@@ -134,12 +142,13 @@ def one_run(args: argparse.Namespace, bus_kind: str, workers: int) -> dict:
         settings = Settings(
             home=home, embedder="static", cache_dir=args.cache_dir, database_url=database
         )
-        with build(settings) as kb:
-            url = REDIS_URL if bus_kind == "redis" else "db"
+        with build(settings) as kb, bus_url(bus_kind) as url:
             bus = open_bus(url, database_url=settings.resolved_database_url())
             topic = f"bench-{uuid.uuid4().hex[:8]}"
             now = dt.datetime.now(dt.UTC)
-            bus.publish(topic, [event(n, "drain", now) for n in range(args.events)])
+            for start in range(0, args.events, PUBLISH_CHUNK):  # kafka: one call, one partition
+                chunk = range(start, min(start + PUBLISH_CHUNK, args.events))
+                bus.publish(topic, [event(n, "drain", now) for n in chunk])
             procs = start_workers(home, args, url, topic, workers, database)
             try:
                 wait_stored(kb.engine, "drain", args.events, procs)
@@ -169,6 +178,16 @@ def one_run(args: argparse.Namespace, bus_kind: str, workers: int) -> dict:
             "p99": float(np.percentile(lat, 99)),
             "max": float(lat.max()),
         }
+
+
+@contextmanager
+def bus_url(kind: str) -> Iterator[str]:
+    """The URL of a ``kind`` bus: the machine's Redis, the database, or a fresh Tansu."""
+    if kind == "kafka":
+        with running_kafka() as url:
+            yield url
+    else:
+        yield REDIS_URL if kind == "redis" else "db"
 
 
 def publish_steadily(bus: object, topic: str, args: argparse.Namespace) -> int:
@@ -202,8 +221,8 @@ def render(args: argparse.Namespace, machine: Machine, results: list[dict], key:
     ]
     header = ["bus", "workers", "drain events/s", "live events", "p50 s", "p95 s", "p99 s", "max s"]
     return (
-        f"<!-- {key} -->\n## Streaming ingestion: behaviour.event, db and redis buses, "
-        f"{database}\n\n"
+        f"<!-- {key} -->\n## Streaming ingestion: behaviour.event, "
+        f"{' and '.join(args.buses.split(','))} buses, {database}\n\n"
         f"```bash\n{machine.command}\n```\n\n"
         f"`behaviour.event` events through `medkb worker --bus … --batch-size {args.batch}` "
         f"processes of one group into a fresh {database} knowledge base (the `db` bus lives in "
@@ -237,6 +256,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     ]
     machine.load_end = os.getloadavg()
     key = f"bench:stream:{'postgresql' if args.database_url else 'sqlite'}"
+    if args.buses != "db,redis":
+        key += ":" + args.buses.replace(",", "-")
     write_section(args.output, key, render(args, machine, results, key))
     log_line(f"wrote {args.output}")
 

@@ -11,12 +11,16 @@ others (vocabulary and idf included), then added to the cues and numbers as
 to tune a cue, they are the only sets on which the cues are out of sample too, so only
 there does cues + model show the false alarms that fresh text brings.
 
-- ``flag`` is the highest emergency probability (grid 0.10–0.95) at which triage still
-  catches :data:`TARGET_RECALL` of the blind sets' emergencies; ``C`` (the
-  regularisation) and the class weighting the pair with the fewest false alarms at its
-  ``flag``;
+- ``flag`` is the lowest emergency probability (grid 0.10–0.95) at which triage raises
+  at most :data:`ALARM_BUDGET` false alarms on the blind sets' look-alikes: the most
+  recall the budget allows. ``C`` (the regularisation) and the class weighting are the
+  pair with the highest recall at their ``flag``;
 - ``boost`` the lowest probability (at most ``flag``) at which completing half-scored
-  categories adds at most :data:`MAX_EXTRA_ALARMS` false alarms.
+  categories keeps within the budget too.
+
+The budget is the 10 % false-alarm limit less the 1.1–1.5 points that every fresh set has
+added so far to the out-of-set figure (v3: 8.3 % → 9.6 % on blind e/f; v4: 8.1 % → 9.2 % on
+blind g); recall fell by a point on each (0.980 → 0.970).
 
 The semantic step is left out here (it needs an embedder and adds little).
 
@@ -67,8 +71,8 @@ CHOICE_SETS = tuple(path.name for path in triage_eval.BLIND)
 GRID = [round(0.1 + 0.025 * i, 3) for i in range(35)]
 #: (regularisation C, class weighting) tried; see the module doc.
 FITS = ((30.0, "balanced"), (100.0, "balanced"), (30.0, None), (100.0, None))
-TARGET_RECALL = 0.98
-MAX_EXTRA_ALARMS = 0.005
+#: Most false alarms on the blind sets, out of set (see the module doc).
+ALARM_BUDGET = 0.085
 MIN_DF = 2
 
 
@@ -206,13 +210,11 @@ def choose(data: Sequence[Example], guesses: Sequence[learned.Guess]) -> tuple[f
         if item.source in CHOICE_SETS
     ]
     items, chosen = [item for item, _ in mine], [guess for _, guess in mine]
-    reaching = [t for t in GRID if outcome(items, chosen, t, t)[0] >= TARGET_RECALL]
-    flag = max(reaching) if reaching else GRID[0]  # short of the target: the most recall
-    base = outcome(items, chosen, flag, flag)[1]
+    affordable = [t for t in GRID if outcome(items, chosen, t, t)[1] <= ALARM_BUDGET]
+    flag = min(affordable) if affordable else GRID[-1]  # over budget: the fewest alarms
     boost = min(
-        t
-        for t in GRID
-        if t <= flag and outcome(items, chosen, flag, t)[1] <= base + MAX_EXTRA_ALARMS
+        (t for t in GRID if t <= flag and outcome(items, chosen, flag, t)[1] <= ALARM_BUDGET),
+        default=flag,
     )
     return flag, boost
 
@@ -248,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"false alarms {alarms:.3f}; every set recall {every[0]:.3f} false alarms "
             f"{every[1]:.3f} (cues in sample outside the blind sets)"
         )
-        rank = (recall < TARGET_RECALL, alarms, -recall)  # the target first, then alarms
+        rank = (-recall, alarms)
         if best is None or rank < best[0]:
             best = (rank, (c, weighting), flag, boost)
     assert best is not None

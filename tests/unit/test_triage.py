@@ -300,9 +300,9 @@ LABELLED_SETS = (
     "triage.jsonl", "triage_holdout.jsonl", "triage_unseen.jsonl", "triage_fresh.jsonl",
     "triage_final.jsonl", "triage_last.jsonl", "red_flags.jsonl", "triage_blind_a.jsonl",
     "triage_blind_b.jsonl", "triage_blind_c.jsonl", "triage_blind_d.jsonl",
-    "triage_blind_e.jsonl", "triage_blind_f.jsonl",
+    "triage_blind_e.jsonl", "triage_blind_f.jsonl", "triage_blind_g.jsonl",
 )  # fmt: skip
-BLIND_SETS = LABELLED_SETS[-6:]
+BLIND_SETS = LABELLED_SETS[-7:]
 
 
 def test_the_blind_sets_cover_every_category_in_both_labels() -> None:
@@ -381,6 +381,26 @@ def test_a_search_of_a_few_words_is_not_asked_of_the_model(text: str) -> None:
     assert triage.assess(text, model=learned.shipped_model()) is None
     assert triage.assess("I can't breathe", model=learned.shipped_model()) is not None
     assert triage.assess(f"my dad has {text} right now", model=learned.shipped_model())
+
+
+def test_a_usual_state_is_a_baseline_not_a_resolved_message() -> None:
+    """Blind sets a, c, d, f and g: "usually she's very active" says what is normal, and an
+    emergency report sets now against it."""
+    for text in (
+        "37 weeks and baby hasnt moved all day, she's usually super active",
+        "My mother with dementia is usually chatty but since yesterday she's extremely drowsy",
+    ):
+        assert triage.weigh(text).resolved is False
+    assert triage.weigh("i sometimes get pins and needles in my hand when i sleep on it").resolved
+
+
+def test_the_models_flag_holds_in_a_message_that_sounds_resolved() -> None:
+    """The model read "he feels fine" too: at ``flag`` it weighs 1.5, the resolved bar."""
+    found = triage.Assessment(scores={"eye": 1.0}, resolved=True)
+    assert found.verdict() is None
+    guess = learned.Guess(emergency=0.99, category="eye", probability=0.99)
+    triage.add_learned(found, guess, flag=0.6, boost=0.5)
+    assert found.verdict() is not None and found.scores["eye"] == 2.5
 
 
 def test_was_fine_with_a_time_of_onset_is_not_a_resolved_message() -> None:
