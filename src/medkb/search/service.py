@@ -207,16 +207,21 @@ class Searcher:
         watch: Stopwatch,
     ) -> tuple[list[Hit], list[GraphStep]]:
         seeds = dict(fused[: options.top_k])
+        known: dict[str, list[Relation]] = {}  # outgoing relations read so far, by pair
         with self.engine.connect() as conn:
             with watch.stage("graph"):
-                paths = self._walk(conn, list(seeds), options)
+                paths = self._walk(conn, list(seeds), options, known)
                 extra = neighbour_scores(paths, seeds, weight=self.settings.graph_weight)
             with watch.stage("enrich"):
-                hits = self._hits(conn, seeds, extra, rankings, options)
+                hits = self._hits(conn, seeds, extra, rankings, options, known)
         return hits, [_step(path) for path in paths]
 
     def _walk(
-        self, conn: sa.Connection, seeds: list[str], options: QueryOptions
+        self,
+        conn: sa.Connection,
+        seeds: list[str],
+        options: QueryOptions,
+        known: dict[str, list[Relation]],
     ) -> list[GraphPath]:
         """Paths from the seeds through pairs the query may see: this tenant's, active,
         inside the filters (the adjacency is filtered, so no path passes through others)."""
@@ -224,7 +229,7 @@ class Searcher:
             return []
 
         def neighbours(frontier: Sequence[str]) -> dict[str, list[Edge]]:
-            found = self._outgoing(conn, frontier, options)
+            found = self._outgoing(conn, frontier, options, known)
             return {
                 qa_id: [Edge(r.target_id, r.type, r.confidence) for r in rels]
                 for qa_id, rels in found.items()
@@ -233,12 +238,27 @@ class Searcher:
         return expand(seeds, neighbours, depth=options.depth)
 
     def _outgoing(
-        self, conn: sa.Connection, ids: Sequence[str], options: QueryOptions
+        self,
+        conn: sa.Connection,
+        ids: Sequence[str],
+        options: QueryOptions,
+        known: dict[str, list[Relation]],
     ) -> dict[str, list[Relation]]:
-        with telemetry.span("relational.relations", **{"medkb.ids": len(ids)}):
-            return relations.outgoing(
-                conn, ids, tenant_id=self.tenant_id, active_only=True, filters=options.filters
-            )
+        """Relations leaving ``ids``; those already in ``known`` (read earlier in this
+        query, on this connection) are not read again, and ``known`` gains the rest."""
+        missing = [qa_id for qa_id in ids if qa_id not in known]
+        if missing:
+            with telemetry.span("relational.relations", **{"medkb.ids": len(missing)}):
+                known.update(
+                    relations.outgoing(
+                        conn,
+                        missing,
+                        tenant_id=self.tenant_id,
+                        active_only=True,
+                        filters=options.filters,
+                    )
+                )
+        return {qa_id: known[qa_id] for qa_id in ids}
 
     def _hits(
         self,
@@ -247,12 +267,13 @@ class Searcher:
         extra: dict[str, float],
         rankings: dict[str, Ranking],
         options: QueryOptions,
+        known: dict[str, list[Relation]],
     ) -> list[Hit]:
         scores = dict(seeds)
         for qa_id, score in extra.items():
             scores[qa_id] = scores.get(qa_id, 0.0) + score
         found, kept = self._load_best(conn, scores, options)
-        rels = self._outgoing(conn, kept, options)
+        rels = self._outgoing(conn, kept, options, known)
         per_ranking = {name: dict(ranking) for name, ranking in rankings.items()}
         return [
             Hit(
