@@ -58,6 +58,8 @@ PACK = 1024
 #: A group member leaves after this much silence (6 s: the default 45 s makes a dead
 #: worker's partitions wait, and group joins slow).
 SESSION_TIMEOUT_MS = 6000
+#: Longest a fetch waits at the broker for new events (see ``_Reader``).
+FETCH_WAIT_MS = 50
 
 
 def _bootstrap(url: str) -> tuple[str, int]:
@@ -339,6 +341,9 @@ class _Reader:
             "auto.offset.reset": "earliest",
             "session.timeout.ms": SESSION_TIMEOUT_MS,
             "heartbeat.interval.ms": 1000,
+            # The broker answers a fetch at once when events wait, else after this long:
+            # librdkafka's 500 ms default put a quarter second on every live event.
+            "fetch.wait.max.ms": FETCH_WAIT_MS,
             # Notice soon a topic (re)created under a subscription, e.g. after the
             # broker lost it in a restart (the default looks every 5 minutes).
             "topic.metadata.refresh.interval.ms": 5000,
