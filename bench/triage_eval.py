@@ -43,8 +43,9 @@ BLIND_D = ROOT / "tests" / "data" / "triage_blind_d.jsonl"
 BLIND_E = ROOT / "tests" / "data" / "triage_blind_e.jsonl"
 BLIND_F = ROOT / "tests" / "data" / "triage_blind_f.jsonl"
 BLIND_G = ROOT / "tests" / "data" / "triage_blind_g.jsonl"
+BLIND_H = ROOT / "tests" / "data" / "triage_blind_h.jsonl"
 #: Sets written by someone who had not seen the triage code, each measured once first.
-BLIND = (BLIND_A, BLIND_B, BLIND_C, BLIND_D, BLIND_E, BLIND_F, BLIND_G)
+BLIND = (BLIND_A, BLIND_B, BLIND_C, BLIND_D, BLIND_E, BLIND_F, BLIND_G, BLIND_H)
 #: Cosines tried when choosing the semantic thresholds.
 GRID = [round(0.5 + 0.025 * i, 3) for i in range(17)]
 #: Most look-alikes of the tuning half the semantic step may flag on its own.

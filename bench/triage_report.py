@@ -138,6 +138,7 @@ def _extra_sets(encoder: Embedder | None, match: Any, model: learned.Model) -> l
     ]
     errors: list[str] = []
     sets = (
+        ("blind set h", te.BLIND_H),
         ("blind set g", te.BLIND_G),
         ("blind set f", te.BLIND_F),
         ("blind set e", te.BLIND_E),

@@ -3,20 +3,34 @@ tenants' data in the same database and the same vector collection."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from medkb.app import build
+from medkb.config import Settings
+from medkb.stream.apply import Applier
+from medkb.stream.events import make_event, parse_event
 from tests.api.server import Server, make_keys, server_env, start_server
 from tests.services import fresh_postgres_database
 
 #: A word only tenant A's data contains: it must never appear in tenant B's responses.
 A_MARK = "zanzibarvirus"
 A_DOC = "alpha-only-guide.md"
+#: Tenant A's stored interactions: (user, type, item, category, hours after EVENTS_T0).
+A_EVENTS = [
+    (f"{A_MARK}-ann", "purchase", "item-42", "cardiology", 0),
+    (f"{A_MARK}-ann", "view", "item-7", "diabetes", 1),
+    (f"{A_MARK}-bob", "purchase", "item-42", "cardiology", 2),
+    (f"{A_MARK}-bob", "view", "item-9", "dermatology", 3),
+]
+EVENTS_T0 = datetime(2026, 12, 5, 6, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -28,10 +42,11 @@ class Seeded:
     a_job: str = ""
     a_query_log: int = 0
     b_pairs: list[str] = field(default_factory=list)
+    a_events: list[str] = field(default_factory=list)
 
     def a_secrets(self) -> list[str]:
         """Strings of A's data that B must never see."""
-        return [*self.a_pairs, self.a_job, A_MARK, A_DOC]
+        return [*self.a_pairs, self.a_job, A_MARK, A_DOC, *self.a_events]
 
 
 def _pg() -> Iterator[str]:
@@ -49,14 +64,41 @@ def api(
     databases = _pg() if request.param == "postgres" else iter([f"sqlite:///{home / 'kb.db'}"])
     database_url = next(databases)
     keys = make_keys(database_url, ["tenant-a", "tenant-b"])
+    events = _apply_events(home, database_url, embed_cache)
     server = start_server(server_env(home, database_url, embed_cache), home / "server.log")
     server.keys = keys
     try:
-        yield _seed(server)
+        seeded = _seed(server)
+        seeded.a_events = events
+        yield seeded
     finally:
         server.stop()
         for _rest in databases:  # drops the PostgreSQL database
             pass
+
+
+def _apply_events(home: Path, database_url: str, embed_cache: Path) -> list[str]:
+    """Store tenant A's interactions as the stream worker does; return their event ids."""
+    settings = Settings(
+        home=home, database_url=database_url, embedder="static", cache_dir=embed_cache
+    )
+    events = []
+    for n, (user, kind, item, category, hours) in enumerate(A_EVENTS):
+        payload = {
+            "user_id": user,
+            "session_id": f"s-{user}",
+            "event_type": kind,
+            "item_id": item,
+            "category": category,
+            "price": 9.5,
+            "timestamp": (EVENTS_T0 + timedelta(hours=hours)).isoformat(),
+        }
+        body = make_event("behaviour.event", payload, id=f"evt-{A_MARK}-{n}", tenant="tenant-a")
+        events.append(parse_event(json.dumps(body)))
+    with build(settings) as kb:
+        report = Applier(kb).apply(events)
+    assert sorted(report.applied) == sorted(e.id for e in events)
+    return [e.id for e in events]
 
 
 def _seed(server: Server) -> Seeded:

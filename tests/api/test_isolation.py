@@ -46,6 +46,7 @@ OPERATIONS: dict[tuple[str, str], tuple[Call, int]] = {
     ("get", "/v1/sync/status"): (lambda s: {}, 200),
     ("post", "/v1/sync/verify"): (lambda s: {}, 200),
     ("get", "/v1/audit"): (lambda s: {}, 200),
+    ("get", "/v1/events/search"): (lambda s: {"params": {"text": "purchase cardiology"}}, 200),
     ("get", "/v1/export"): (lambda s: {}, 200),
     ("get", "/health"): (lambda s: {}, 200),
     ("get", "/health/live"): (lambda s: {}, 200),

@@ -1,5 +1,5 @@
 """The /v1 routes over real HTTP: pairs, paging, graph, query, feedback, analytics,
-documents, audit, idempotency, rate limits."""
+documents, audit, event search, idempotency, rate limits."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from medkb.api import create_app
 from medkb.config import ApiSettings, Settings
 from medkb.errors import VectorStoreError
-from tests.api.conftest import Seeded, wait_job
+from tests.api.conftest import A_MARK, Seeded, wait_job
 from tests.api.test_errors import assert_error_shape
 
 
@@ -198,3 +198,29 @@ def test_a_repeated_query_is_answered_from_the_tenants_cache_until_a_cited_pair_
     assert patched.status_code == 200
     assert after["cached"] is False
     assert after["hits"][0]["metadata"]["category"] == "Tropical"
+
+
+def test_interactions_are_searched_by_similarity_within_filters(api: Seeded) -> None:
+    """``GET /v1/events/search`` is ``medkb events search --json`` over HTTP (issue 12)."""
+    with api.server.client("tenant-a") as client:
+        found = client.get("/v1/events/search", params={"text": "purchase cardiology"})
+        assert found.status_code == 200, found.text
+        events = found.json()["events"]
+        assert {e["event_id"] for e in events[:2]} == set(api.a_events[0:3:2])  # the purchases
+        assert set(api.a_events) == {e["event_id"] for e in events}
+        assert events == sorted(events, key=lambda e: -e["score"])
+        bob = client.get(
+            "/v1/events/search", params={"text": "view", "user": f"{A_MARK}-bob", "top_k": 1}
+        ).json()["events"]
+        assert [(e["user_id"], e["event_type"]) for e in bob] == [(f"{A_MARK}-bob", "view")]
+        window = {"since": "2026-12-05T07:00:00", "until": "2026-12-05T08:00:00+00:00"}
+        late = client.get("/v1/events/search", params={"text": "view", **window}).json()
+        assert [e["event_id"] for e in late["events"]] == [api.a_events[1]]
+        backwards = {"since": window["until"], "until": window["since"]}
+        assert_error_shape(
+            client.get("/v1/events/search", params={"text": "view", **backwards}), 400
+        )
+        assert_error_shape(client.get("/v1/events/search", params={"text": "x", "top_k": 0}), 422)
+        assert_error_shape(client.get("/v1/events/search", params={"text": ""}), 422)
+        bad = client.get("/v1/events/search", params={"text": "x", "since": "yesterday"})
+        assert_error_shape(bad, 422)

@@ -19,7 +19,7 @@ from fastapi.openapi.utils import get_openapi
 
 from medkb import __version__, telemetry
 from medkb.api import errors, logconfig, tracing
-from medkb.api.routes import admin, documents, export, health, pairs, query
+from medkb.api.routes import admin, documents, events, export, health, pairs, query
 from medkb.api.schemas import ErrorResponse
 from medkb.api.service import Service
 from medkb.app import KnowledgeBase, build
@@ -67,7 +67,7 @@ def create_app(
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (pairs, query, documents, admin, export, health):
+    for module in (pairs, query, documents, admin, events, export, health):
         app.include_router(module.router)
     app.middleware("http")(_body_limit(settings))
     app.middleware("http")(_observe)

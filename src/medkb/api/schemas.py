@@ -229,6 +229,16 @@ class DocumentDeleted(BaseModel):
     deleted_pairs: list[str]
 
 
+class EventList(BaseModel):
+    """Stored ``behaviour.event`` interactions, most similar first."""
+
+    query: str
+    events: list[dict[str, Any]] = Field(
+        description="event_id, user_id, session_id, event_type, item_id, category, price, "
+        "occurred_at (ISO 8601) and score (cosine similarity)."
+    )
+
+
 class AuditList(BaseModel):
     """Audit entries, newest first; pass ``next_before`` as ``before`` for older ones."""
 
