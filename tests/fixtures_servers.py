@@ -162,11 +162,11 @@ def pgvector_db(pgvector_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def running_milvus_server(data_dir: Path) -> Iterator[str]:
-    """Start ``milvus-lite server`` on a free port; yield its ``http://`` URI."""
+def running_milvus_server(data_dir: Path, port: int | None = None) -> Iterator[str]:
+    """Start ``milvus-lite server`` on ``port`` (or a free one); yield its ``http://`` URI."""
     if importlib.util.find_spec("milvus_lite") is None:
         raise RuntimeError("the milvus-lite package is not installed")
-    port = free_port()
+    port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data_dir)]
     command += ["--host", "127.0.0.1", "--port", str(port)]

@@ -1,19 +1,22 @@
 """The stream worker in process: every event type applied through the knowledge base,
-redeliveries applied once, poison to the dead letters while the stream flows, and an
-open circuit leaving events on the bus until the dependency is back."""
+redeliveries applied once, poison to the dead letters while the stream flows, an open
+circuit leaving events on the bus until the dependency is back, and a Milvus server
+stopped and restarted under the worker."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from pydantic import SecretStr
 
-from medkb.app import KnowledgeBase, guard_dependencies
-from medkb.config import StreamSettings
+from medkb.app import KnowledgeBase, build, guard_dependencies
+from medkb.config import Settings, StreamSettings
 from medkb.errors import NotFound
 from medkb.resilience.breaker import State
 from medkb.stores.objects.local import LocalObjectStore
@@ -21,6 +24,7 @@ from medkb.stream.bus.base import Bus
 from medkb.stream.bus.db import DbBus
 from medkb.stream.consumer import StreamWorker
 from medkb.stream.events import make_event
+from tests.fixtures_servers import free_port, running_milvus_server
 from tests.integration.stream_helpers import behaviour_event, counts, qa_event
 
 FAST = StreamSettings(batch_size=50, visibility_s=1.0, block_s=0.05, max_deliveries=3)
@@ -233,3 +237,42 @@ def test_a_worker_serves_its_health_and_metrics(kb: KnowledgeBase, bus: Bus) -> 
         assert _get(f"{base}/nope")[0] == 404
     finally:
         server.close()
+
+
+@pytest.mark.milvus
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_vector_store_server_that_stops_under_the_worker_loses_nothing(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A real Milvus server stops while the worker applies ``qa.upserted`` events, then
+    comes back on the same port: the relational store (the system of record) takes every
+    event once while the vector store is away, the vector writes wait in the outbox, and
+    after the restart the outbox drains and both stores agree."""
+    port, data = free_port(), tmp_path / "milvus"
+    with running_milvus_server(data, port) as uri:
+        kb = build(settings.model_copy(update={"vector_url": SecretStr(uri)}))
+        guarded_kb, breakers = guard_dependencies(kb, sleep=lambda _s: None)
+        bus = DbBus(kb.engine, visibility_s=FAST.visibility_s)
+        worker = _worker(guarded_kb, bus, breakers=breakers)
+        bus.publish("t", [qa_event(n) for n in range(5)])
+        while worker.stats.applied < 5:
+            worker.step()
+    try:
+        bus.publish("t", [qa_event(n) for n in range(5, 10)])  # the server is down
+        while worker.stats.applied < 10 and worker.stats.errors == 0:
+            worker.step()
+        assert worker.stats.applied == 10 and worker.stats.dead_lettered == 0
+        assert counts(kb.engine)["applied"] == 10
+        assert kb.sync_status().pending > 0  # the vector writes wait in the outbox
+        with running_milvus_server(data, port):
+            deadline = time.monotonic() + 60
+            while kb.sync_status().pending and time.monotonic() < deadline:
+                kb.sync()  # rows retried after their backoff
+                time.sleep(0.2)
+            report = kb.verify()
+            assert report.clean and report.vector_count == report.relational_count == 10
+            hits = guarded_kb.query("treatment for condition number 7", log=False).hits
+            assert "stream-0007" in {hit.pair.id for hit in hits}
+    finally:
+        guarded_kb.close()
+        kb.close()
