@@ -301,8 +301,9 @@ LABELLED_SETS = (
     "triage_final.jsonl", "triage_last.jsonl", "red_flags.jsonl", "triage_blind_a.jsonl",
     "triage_blind_b.jsonl", "triage_blind_c.jsonl", "triage_blind_d.jsonl",
     "triage_blind_e.jsonl", "triage_blind_f.jsonl", "triage_blind_g.jsonl",
+    "triage_blind_h.jsonl",
 )  # fmt: skip
-BLIND_SETS = LABELLED_SETS[-7:]
+BLIND_SETS = LABELLED_SETS[-8:]
 
 
 def test_the_blind_sets_cover_every_category_in_both_labels() -> None:
