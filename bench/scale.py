@@ -19,6 +19,7 @@ replaced by the result.
 
     OPENBLAS_NUM_THREADS=1 python bench/scale.py --sizes 10000 100000
     python bench/scale.py --sizes 10000 --database-url postgresql://postgres@127.0.0.1/bench_scale
+    python bench/scale.py --sizes 10000 --vector-url pgvector --database-url PGVECTOR_URL
 """
 
 from __future__ import annotations
@@ -170,6 +171,7 @@ def query_child(
         "home": str(settings.home),
         "cache_dir": str(settings.cache_dir),
         "database_url": settings.resolved_database_url(),
+        "vector_url": settings.resolved_vector_url(),
     }
     env = {**os.environ, "MEDKB_BENCH_SETTINGS": json.dumps(opened)}
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
@@ -320,6 +322,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=100, help="Queries per depth.")
     parser.add_argument("--edits", type=int, default=20, help="Updates, and deletes, per size.")
     parser.add_argument("--query-child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--vector-url", default=None, help="MEDKB_VECTOR_URL (default local), e.g. pgvector."
+    )
     add_database_option(parser)
     add_common_options(parser)
     args = parser.parse_args(argv)
@@ -336,6 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             embedder="static",
             cache_dir=args.cache_dir,
             database_url=url and url.replace("postgresql+psycopg://", "postgresql://", 1),
+            vector_url=args.vector_url,
         )
         args.batch = settings.ingest.batch_size
         database = settings.resolved_database_url().split(":", 1)[0].split("+", 1)[0]

@@ -3,11 +3,9 @@ tenants' data in the same database and the same vector collection."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -16,21 +14,21 @@ import pytest
 from medkb.app import build
 from medkb.config import Settings
 from medkb.stream.apply import Applier
-from medkb.stream.events import make_event, parse_event
 from tests.api.server import Server, make_keys, server_env, start_server
+from tests.integration.test_behaviour_search import event as behaviour_event
 from tests.services import fresh_postgres_database
 
 #: A word only tenant A's data contains: it must never appear in tenant B's responses.
 A_MARK = "zanzibarvirus"
 A_DOC = "alpha-only-guide.md"
-#: Tenant A's stored interactions: (user, type, item, category, hours after EVENTS_T0).
+#: Tenant A's stored interactions: (user, type, item, category, hours after 06:00 UTC on
+#: 2026-12-05, as in ``tests/integration/test_behaviour_search.py``).
 A_EVENTS = [
     (f"{A_MARK}-ann", "purchase", "item-42", "cardiology", 0),
     (f"{A_MARK}-ann", "view", "item-7", "diabetes", 1),
     (f"{A_MARK}-bob", "purchase", "item-42", "cardiology", 2),
     (f"{A_MARK}-bob", "view", "item-9", "dermatology", 3),
 ]
-EVENTS_T0 = datetime(2026, 12, 5, 6, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -82,19 +80,10 @@ def _apply_events(home: Path, database_url: str, embed_cache: Path) -> list[str]
     settings = Settings(
         home=home, database_url=database_url, embedder="static", cache_dir=embed_cache
     )
-    events = []
-    for n, (user, kind, item, category, hours) in enumerate(A_EVENTS):
-        payload = {
-            "user_id": user,
-            "session_id": f"s-{user}",
-            "event_type": kind,
-            "item_id": item,
-            "category": category,
-            "price": 9.5,
-            "timestamp": (EVENTS_T0 + timedelta(hours=hours)).isoformat(),
-        }
-        body = make_event("behaviour.event", payload, id=f"evt-{A_MARK}-{n}", tenant="tenant-a")
-        events.append(parse_event(json.dumps(body)))
+    events = [
+        behaviour_event(f"evt-{A_MARK}-{n}", *fields, tenant="tenant-a")
+        for n, fields in enumerate(A_EVENTS)
+    ]
     with build(settings) as kb:
         report = Applier(kb).apply(events)
     assert sorted(report.applied) == sorted(e.id for e in events)
